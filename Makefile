@@ -1,0 +1,51 @@
+# Opora: `make run` serves the app; `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck unit install install-test demo clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Opora needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+## make run: install, migrate, load demo data on the first start, serve on :8000
+run: $(STAMP)
+	$(BIN)/opora migrate
+	$(BIN)/opora demo --if-empty
+	$(BIN)/opora serve --host 127.0.0.1 --port 8000 --no-migrate
+
+demo: $(STAMP)
+	$(BIN)/opora demo
+
+## make test: lint, types, layer contracts, the whole test suite
+test: lint typecheck unit
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+unit: $(TEST_STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

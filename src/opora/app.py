@@ -1,0 +1,129 @@
+"""The application factory: the only place routers are included."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import text
+
+from opora import __version__, events
+from opora.config import Settings, get_settings
+from opora.db import Database
+from opora.errors import install_handlers
+from opora.realtime.hub import MemoryHub, RedisHub
+
+log = logging.getLogger(__name__)
+
+
+def load_job_modules() -> None:
+    """Import every module that registers jobs, so any process can run any job."""
+    import opora.jobs.builtin  # noqa: F401
+
+
+def migration_head() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    load_job_modules()
+    worker_enabled = settings.run_worker_in_process if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        app.state.db = db
+        hub: Any = MemoryHub()
+        if settings.redis_url:
+            hub = RedisHub(settings.redis_url)
+            await hub.start()
+        app.state.hub = hub
+
+        async def to_hub(event: events.DomainEvent) -> None:
+            await hub.publish({"name": event.name, "payload": event.payload})
+
+        events.subscribe(to_hub)
+        stop = asyncio.Event()
+        worker_task = None
+        if worker_enabled:
+            from opora.jobs.worker import Worker
+
+            worker = Worker(db, settings)
+            app.state.worker = worker
+            worker_task = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            events.unsubscribe(to_hub)
+            await hub.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Opora",
+        version=__version__,
+        description="Open-source help desk: tickets, contacts, lines L1-L3, SLAs.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.migration_head = migration_head()
+    install_handlers(app)
+
+    from opora.auth.api import router as auth_router
+    from opora.contacts.api import router as contacts_router
+    from opora.fields.api import router as fields_router
+    from opora.tickets.api import router as tickets_router
+    from opora.tickets.public import router as customer_router
+
+    for router in (tickets_router, customer_router, contacts_router, auth_router, fields_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        db: Database = request.app.state.db
+        try:
+            async with db.read_engine.connect() as conn:
+                current = (
+                    await conn.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar_one_or_none()
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database: {type(exc).__name__}"},
+                status_code=503,
+            )
+        head = request.app.state.migration_head
+        if current != head:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "reason": f"migrations: database at {current}, code at {head}; "
+                    "run `opora migrate`",
+                },
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "version": __version__, "migration": current})
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    return app

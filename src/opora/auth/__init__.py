@@ -1,0 +1,1 @@
+"""Users (agents, supervisors, admins), groups on support lines, API tokens, actors."""

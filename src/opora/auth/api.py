@@ -1,0 +1,139 @@
+"""JSON API for users, groups and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from opora.auth import repository, service
+from opora.auth.models import Group, GroupMembership, User
+from opora.auth.schemas import (
+    GroupCreate,
+    GroupRead,
+    GroupUpdate,
+    TokenCreate,
+    TokenCreated,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from opora.errors import NotFound
+from opora.web.deps import AgentActor, Session, UnitOfWorkRoute
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, tags=["users and groups"])
+
+
+async def _user_reads(session: Session, users: list[User]) -> list[UserRead]:
+    ids = [u.id for u in users]
+    groups: dict[int, list[int]] = {uid: [] for uid in ids}
+    if ids:
+        rows = await session.execute(
+            select(GroupMembership.user_id, GroupMembership.group_id)
+            .where(GroupMembership.user_id.in_(ids))
+            .order_by(GroupMembership.group_id)
+        )
+        for uid, gid in rows:
+            groups[uid].append(gid)
+    reads = []
+    for u in users:
+        read = UserRead.model_validate(u)
+        read.group_ids = groups[u.id]
+        reads.append(read)
+    return reads
+
+
+async def _group_read(session: Session, group: Group) -> GroupRead:
+    read = GroupRead.model_validate(group)
+    read.member_ids = sorted(await repository.member_ids_of(session, group.id))
+    return read
+
+
+@router.get("/users/me", response_model=UserRead)
+async def me(actor: AgentActor, session: Session) -> UserRead:
+    user = await repository.get_user(session, actor.id or 0)
+    if user is None:
+        raise NotFound("user not found")
+    return (await _user_reads(session, [user]))[0]
+
+
+@router.get("/users", response_model=list[UserRead])
+async def list_users(actor: AgentActor, session: Session) -> list[UserRead]:
+    rows = await session.execute(repository.users_readable_by(actor).order_by(User.id))
+    return await _user_reads(session, list(rows.scalars()))
+
+
+@router.post("/users", status_code=201, response_model=UserRead)
+async def create_user(data: UserCreate, actor: AgentActor, session: Session) -> UserRead:
+    user = await service.create_user(session, actor=actor, data=data)
+    return (await _user_reads(session, [user]))[0]
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+async def get_user(user_id: int, actor: AgentActor, session: Session) -> UserRead:
+    row = await session.execute(repository.users_readable_by(actor).where(User.id == user_id))
+    user = row.scalar_one_or_none()
+    if user is None:
+        raise service.UserNotFound(f"user {user_id} not found")
+    return (await _user_reads(session, [user]))[0]
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+async def update_user(
+    user_id: int, data: UserUpdate, actor: AgentActor, session: Session
+) -> UserRead:
+    user = await service.update_user(session, actor=actor, user_id=user_id, data=data)
+    return (await _user_reads(session, [user]))[0]
+
+
+@router.delete("/users/{user_id}", status_code=204)
+async def deactivate_user(user_id: int, actor: AgentActor, session: Session) -> Response:
+    await service.deactivate_user(session, actor=actor, user_id=user_id)
+    return Response(status_code=204)
+
+
+@router.post("/users/me/tokens", status_code=201, response_model=TokenCreated)
+async def create_own_token(data: TokenCreate, actor: AgentActor, session: Session) -> TokenCreated:
+    token, raw = await service.create_token(session, user_id=actor.id, name=data.name)
+    return TokenCreated(id=token.id, token=raw, prefix=token.prefix)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: int, actor: AgentActor, session: Session) -> Response:
+    await service.revoke_token(session, actor=actor, token_id=token_id)
+    return Response(status_code=204)
+
+
+@router.get("/groups", response_model=list[GroupRead])
+async def list_groups(actor: AgentActor, session: Session) -> list[GroupRead]:
+    rows = await session.execute(
+        repository.groups_readable_by(actor).order_by(Group.line, Group.name)
+    )
+    return [await _group_read(session, g) for g in rows.scalars()]
+
+
+@router.post("/groups", status_code=201, response_model=GroupRead)
+async def create_group(data: GroupCreate, actor: AgentActor, session: Session) -> GroupRead:
+    return await _group_read(session, await service.create_group(session, actor=actor, data=data))
+
+
+@router.get("/groups/{group_id}", response_model=GroupRead)
+async def get_group(group_id: int, actor: AgentActor, session: Session) -> GroupRead:
+    row = await session.execute(repository.groups_readable_by(actor).where(Group.id == group_id))
+    group = row.scalar_one_or_none()
+    if group is None:
+        raise service.GroupNotFound(f"group {group_id} not found")
+    return await _group_read(session, group)
+
+
+@router.patch("/groups/{group_id}", response_model=GroupRead)
+async def update_group(
+    group_id: int, data: GroupUpdate, actor: AgentActor, session: Session
+) -> GroupRead:
+    group = await service.update_group(session, actor=actor, group_id=group_id, data=data)
+    return await _group_read(session, group)
+
+
+@router.delete("/groups/{group_id}", status_code=204)
+async def delete_group(group_id: int, actor: AgentActor, session: Session) -> Response:
+    await service.delete_group(session, actor=actor, group_id=group_id)
+    return Response(status_code=204)

@@ -1,0 +1,249 @@
+"""Use cases for users, groups and API tokens. Services never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opora.auth import repository
+from opora.auth.actor import Actor, ActorKind
+from opora.auth.models import ApiToken, Group, GroupMembership, User
+from opora.auth.passwords import hash_password
+from opora.auth.schemas import GroupCreate, GroupUpdate, UserCreate, UserUpdate
+from opora.contacts.models import Contact
+from opora.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from opora.kit.text import normalize_email
+from opora.kit.time import utcnow
+
+TOKEN_PREFIX = "opr_"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only an admin may do this")
+
+
+def require_agent(actor: Actor) -> None:
+    if not (actor.is_user or actor.is_system):
+        raise Forbidden("only agents may do this")
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _check_groups(session: AsyncSession, group_ids: list[int], field: str) -> None:
+    for gid in set(group_ids):
+        if await session.get(Group, gid) is None:
+            raise InvalidInput(f"group {gid} does not exist", field=field)
+
+
+async def _set_memberships(session: AsyncSession, user_id: int, group_ids: list[int]) -> None:
+    await session.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
+    for gid in sorted(set(group_ids)):
+        session.add(GroupMembership(group_id=gid, user_id=user_id))
+    await session.flush()
+
+
+async def create_user(session: AsyncSession, *, actor: Actor, data: UserCreate) -> User:
+    require_admin(actor)
+    email = normalize_email(data.email)
+    if await repository.get_user_by_email(session, email):
+        raise Conflict(f"a user with email {email} already exists", field="email")
+    await _check_groups(session, data.group_ids, "group_ids")
+    user = User(
+        email=email,
+        name=data.name,
+        password_hash=hash_password(data.password) if data.password else None,
+        role=data.role,
+        ticket_access=data.ticket_access,
+        language=data.language,
+        timezone=data.timezone,
+        skills=data.skills,
+        languages=data.languages,
+        capacity=data.capacity,
+    )
+    session.add(user)
+    await session.flush()
+    await _set_memberships(session, user.id, data.group_ids)
+    return user
+
+
+async def update_user(
+    session: AsyncSession, *, actor: Actor, user_id: int, data: UserUpdate
+) -> User:
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise UserNotFound(f"user {user_id} not found")
+    own = actor.is_user and actor.id == user_id
+    changes = data.model_dump(exclude_unset=True)
+    self_editable = {"name", "password", "language", "timezone", "availability"}
+    if not actor.is_admin and not (own and set(changes) <= self_editable):
+        raise Forbidden("only an admin may change this user")
+    if "group_ids" in changes and changes["group_ids"] is not None:
+        await _check_groups(session, changes["group_ids"], "group_ids")
+        await _set_memberships(session, user.id, changes.pop("group_ids"))
+    changes.pop("group_ids", None)
+    if "password" in changes:
+        password = changes.pop("password")
+        if password:
+            user.password_hash = hash_password(password)
+    for key, value in changes.items():
+        if value is not None:
+            setattr(user, key, value)
+    user.updated_at = utcnow()
+    await session.flush()
+    return user
+
+
+async def deactivate_user(session: AsyncSession, *, actor: Actor, user_id: int) -> None:
+    require_admin(actor)
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise UserNotFound(f"user {user_id} not found")
+    if actor.is_user and actor.id == user_id:
+        raise Conflict("you cannot deactivate yourself")
+    user.is_active = False
+    await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    await session.flush()
+
+
+async def create_group(session: AsyncSession, *, actor: Actor, data: GroupCreate) -> Group:
+    require_admin(actor)
+    exists = await session.execute(select(Group.id).where(Group.name == data.name))
+    if exists.first():
+        raise Conflict(f"a group named {data.name!r} already exists", field="name")
+    group = Group(name=data.name, line=data.line, description=data.description)
+    session.add(group)
+    await session.flush()
+    for uid in sorted(set(data.member_ids)):
+        if await session.get(User, uid) is None:
+            raise InvalidInput(f"user {uid} does not exist", field="member_ids")
+        session.add(GroupMembership(group_id=group.id, user_id=uid))
+    await session.flush()
+    return group
+
+
+async def update_group(
+    session: AsyncSession, *, actor: Actor, group_id: int, data: GroupUpdate
+) -> Group:
+    require_admin(actor)
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise GroupNotFound(f"group {group_id} not found")
+    changes = data.model_dump(exclude_unset=True)
+    member_ids = changes.pop("member_ids", None)
+    if "name" in changes and changes["name"] != group.name:
+        clash = await session.execute(select(Group.id).where(Group.name == changes["name"]))
+        if clash.first():
+            raise Conflict(f"a group named {changes['name']!r} already exists", field="name")
+    for key, value in changes.items():
+        if value is not None:
+            setattr(group, key, value)
+    if member_ids is not None:
+        await session.execute(delete(GroupMembership).where(GroupMembership.group_id == group_id))
+        for uid in sorted(set(member_ids)):
+            if await session.get(User, uid) is None:
+                raise InvalidInput(f"user {uid} does not exist", field="member_ids")
+            session.add(GroupMembership(group_id=group_id, user_id=uid))
+    group.updated_at = utcnow()
+    await session.flush()
+    return group
+
+
+async def delete_group(session: AsyncSession, *, actor: Actor, group_id: int) -> None:
+    require_admin(actor)
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise GroupNotFound(f"group {group_id} not found")
+    try:
+        await session.delete(group)
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("the group is still in use; deactivate it instead") from exc
+
+
+async def create_token(
+    session: AsyncSession,
+    *,
+    user_id: int | None = None,
+    contact_id: int | None = None,
+    name: str = "",
+) -> tuple[ApiToken, str]:
+    """Create a bearer token; the raw token is returned once and never stored."""
+    if (user_id is None) == (contact_id is None):
+        raise InvalidInput("a token belongs to exactly one user or one contact")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        token_hash=_hash_token(raw),
+        prefix=raw[:12],
+        name=name,
+        user_id=user_id,
+        contact_id=contact_id,
+        created_at=utcnow(),
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+async def actor_for_user(session: AsyncSession, user: User) -> Actor:
+    return Actor(
+        kind=ActorKind.USER,
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        ticket_access=user.ticket_access,
+        group_ids=frozenset(await repository.group_ids_of(session, user.id)),
+        language=user.language,
+    )
+
+
+def actor_for_contact(contact: Contact) -> Actor:
+    return Actor(
+        kind=ActorKind.CONTACT,
+        id=contact.id,
+        name=contact.name,
+        organization_id=contact.organization_id,
+        sees_organization_tickets=contact.sees_organization_tickets,
+        language=contact.language,
+    )
+
+
+async def authenticate_token(session: AsyncSession, raw: str) -> Actor:
+    if not raw.startswith(TOKEN_PREFIX):
+        raise Unauthorized("the API token is not valid")
+    token = await repository.token_by_hash(session, _hash_token(raw))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("the API token is not valid")
+    if token.user_id is not None:
+        user = await repository.get_user(session, token.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("the API token's user is not active")
+        return await actor_for_user(session, user)
+    contact = await session.get(Contact, token.contact_id)
+    if contact is None or not contact.is_active:
+        raise Unauthorized("the API token's contact is not active")
+    return actor_for_contact(contact)
+
+
+async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) -> None:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id} not found")
+    if not actor.is_admin and not (actor.is_user and token.user_id == actor.id):
+        raise NotFound(f"token {token_id} not found")
+    token.revoked_at = utcnow()
+    await session.flush()

@@ -1,0 +1,1 @@
+"""The ``opora`` command line (Typer). Commands call services, like HTTP does."""

@@ -1,0 +1,211 @@
+"""``opora serve | worker | migrate | demo | createadmin | token create``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from opora.config import Settings, get_settings
+
+app = typer.Typer(help="Opora help desk", no_args_is_help=True, add_completion=False)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+async def _migrate(settings: Settings) -> str | None:
+    from opora.migrations import runner
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await runner.upgrade(url)
+    return await runner.current(url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (creates the SQLite file when needed)."""
+    settings = get_settings()
+    revision = asyncio.run(_migrate(settings))
+    typer.echo(f"database at revision {revision}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    worker: Annotated[bool, typer.Option(help="run the job worker in this process")] = True,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+    log_level: str = "info",
+) -> None:
+    """Serve HTTP (and, by default, run the job worker in the same process)."""
+    import uvicorn
+
+    from opora.app import create_app
+
+    settings = get_settings()
+    if migrate_first:
+        asyncio.run(_migrate(settings))
+    application = create_app(settings, run_worker=worker)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option(help="run what is due now, then exit")] = False,
+) -> None:
+    """Run the job worker alone (scale-out mode runs several)."""
+    _logging()
+    from opora.app import load_job_modules
+    from opora.db import Database
+    from opora.jobs.worker import Worker
+
+    settings = get_settings()
+    load_job_modules()
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        worker = Worker(db, settings)
+        try:
+            if once:
+                count = await worker.run_once()
+                typer.echo(f"ran {count} job(s)")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await worker.run(stop)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="do nothing when the database has tickets")
+    ] = False,
+    tickets: Annotated[int, typer.Option(help="how many tickets to create")] = 3000,
+    seed: Annotated[int, typer.Option(help="random seed, for the same data every time")] = 7,
+) -> None:
+    """Load a believable demo company (lines L1-L3, agents, customers, tickets)."""
+    from opora.demo import load_demo
+
+    settings = get_settings()
+
+    async def main() -> None:
+        await _migrate(settings)
+        summary = await load_demo(settings, tickets=tickets, seed=seed, if_empty=if_empty)
+        typer.echo(summary)
+
+    asyncio.run(main())
+
+
+@app.command()
+def createadmin(
+    email: Annotated[str, typer.Option(help="the admin's email")],
+    password: Annotated[
+        str, typer.Option(help="at least 8 characters", prompt=True, hide_input=True)
+    ],
+    name: Annotated[str, typer.Option(help="display name")] = "Administrator",
+) -> None:
+    """Create an admin user (or make an existing user an admin with this password)."""
+    from pydantic import ValidationError
+
+    from opora.auth import repository, service
+    from opora.auth.actor import system_actor
+    from opora.auth.schemas import UserCreate, UserUpdate
+    from opora.db import Database
+    from opora.errors import OporaError
+    from opora.kit.text import normalize_email
+
+    settings = get_settings()
+
+    async def main() -> str:
+        await _migrate(settings)
+        db = Database(settings.resolved_database_url)
+        actor = system_actor("cli")
+        try:
+            async with db.unit_of_work() as session:
+                existing = await repository.get_user_by_email(session, normalize_email(email))
+                if existing:
+                    await service.update_user(
+                        session,
+                        actor=actor,
+                        user_id=existing.id,
+                        data=UserUpdate(role="admin", password=password, is_active=True),
+                    )
+                    return f"user {existing.email} is now an admin"
+                user = await service.create_user(
+                    session,
+                    actor=actor,
+                    data=UserCreate(email=email, name=name, password=password, role="admin"),
+                )
+                return f"created admin {user.email} (id {user.id})"
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(main()))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    except OporaError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="a user's or a contact's email")],
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+) -> None:
+    """Print a new API token for the user or contact with this email."""
+    from opora.auth import repository, service
+    from opora.contacts import repository as contacts
+    from opora.db import Database
+    from opora.kit.text import normalize_email
+
+    settings = get_settings()
+
+    async def main() -> str | None:
+        db = Database(settings.resolved_database_url)
+        address = normalize_email(email)
+        try:
+            async with db.unit_of_work() as session:
+                user = await repository.get_user_by_email(session, address)
+                if user is not None and user.is_active:
+                    _, raw = await service.create_token(session, user_id=user.id, name=name)
+                    return raw
+                identity = await contacts.find_identity(session, "email", address)
+                if identity is not None:
+                    _, raw = await service.create_token(
+                        session, contact_id=identity.contact_id, name=name
+                    )
+                    return raw
+                return None
+        finally:
+            await db.dispose()
+
+    raw = asyncio.run(main())
+    if raw is None:
+        typer.echo(f"error: no active user or contact has the email {email}", err=True)
+        raise typer.Exit(2)
+    typer.echo(raw)
+
+
+if __name__ == "__main__":
+    app()

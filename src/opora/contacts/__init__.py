@@ -1,0 +1,1 @@
+"""Contacts (customer people), their identities, and organizations."""

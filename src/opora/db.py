@@ -1,0 +1,153 @@
+"""Database: the declarative base, the engines and the unit of work.
+
+One model serves SQLite (embedded) and PostgreSQL (scale-out). On SQLite a write
+transaction starts with ``BEGIN IMMEDIATE`` on a single pooled connection, so writers in
+one process queue on the pool instead of failing with "database is locked", while
+readers use their own connections (WAL lets them read during a write).
+
+The request or the job owns the transaction (``unit_of_work``); services never commit.
+Domain events recorded during the transaction are dispatched only after the commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Integer, MetaData, event
+from sqlalchemy.ext.asyncio import (
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from opora import events
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # take transaction control away from the driver so our BEGIN is the one that runs
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def _make_begin(statement: str) -> Any:
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(statement)
+
+    return _begin
+
+
+class Database:
+    """Engines and session factories for one database URL."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60
+            )
+            self.read_engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
+            for engine, begin in (
+                (self.write_engine, "BEGIN IMMEDIATE"),
+                (self.read_engine, "BEGIN"),
+            ):
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                event.listen(engine.sync_engine, "begin", _make_begin(begin))
+        else:
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_size=20, max_overflow=10, pool_pre_ping=True
+            )
+            self.read_engine = self.write_engine
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    def session(self, *, write: bool = True) -> AsyncSession:
+        return (self._write_sessions if write else self._read_sessions)()
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """Open a session, commit when the block ends cleanly, then dispatch its events."""
+        session = self.session(write=write)
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+        await events.dispatch_committed(session)
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

@@ -1,0 +1,1 @@
+"""Typed custom fields for tickets, contacts and organizations."""

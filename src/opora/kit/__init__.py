@@ -1,0 +1,1 @@
+"""Small utilities with no domain knowledge: pagination, text, time."""

@@ -1,0 +1,25 @@
+"""Keyset (cursor) pagination: stable under inserts, fast at any depth."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from opora.errors import InvalidInput
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the cursor is not one this server gave out", field="cursor") from exc
+    if not isinstance(values, list):
+        raise InvalidInput("the cursor is not one this server gave out", field="cursor")
+    return values

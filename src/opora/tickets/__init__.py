@@ -1,0 +1,1 @@
+"""Tickets, messages (public replies and internal notes), attachments, the timeline."""

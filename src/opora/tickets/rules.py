@@ -1,0 +1,52 @@
+"""Pure decisions about tickets: status transitions and support lines. No I/O."""
+
+from __future__ import annotations
+
+from opora.tickets.models import TicketStatus
+
+_ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD, TicketStatus.SOLVED,
+         TicketStatus.CLOSED}
+    ),
+    TicketStatus.OPEN: frozenset(
+        {TicketStatus.PENDING, TicketStatus.ON_HOLD, TicketStatus.SOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.PENDING: frozenset(
+        {TicketStatus.OPEN, TicketStatus.ON_HOLD, TicketStatus.SOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.ON_HOLD: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.SOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.SOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}  # fmt: skip
+
+MAX_LINE = 4  # 1, 2, 3 and the external vendor
+
+
+def can_transition(old: str, new: str) -> bool:
+    """Whether an agent may move a ticket from ``old`` to ``new`` (same status is a no-op)."""
+    if old == new:
+        return True
+    return TicketStatus(new) in _ALLOWED[TicketStatus(old)]
+
+
+def status_after_customer_message(status: str) -> str:
+    """A customer's message reopens solved and pending tickets; on-hold stays on hold."""
+    if status in (TicketStatus.SOLVED, TicketStatus.PENDING):
+        return TicketStatus.OPEN
+    return status
+
+
+def status_after_agent_reply(status: str) -> str:
+    """The first public answer moves a new ticket to open."""
+    return TicketStatus.OPEN if status == TicketStatus.NEW else status
+
+
+def next_line(line: int) -> int | None:
+    return line + 1 if line < MAX_LINE else None
+
+
+def is_final(status: str) -> bool:
+    return status == TicketStatus.CLOSED

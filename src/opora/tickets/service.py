@@ -1,0 +1,1088 @@
+"""Ticket use cases: one function per use case, keyword-only, never committing.
+
+Each change writes ``TicketEvent`` rows (the timeline) and records a domain event that
+is published after the commit. Authorization starts from ``tickets_readable_by``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opora import events
+from opora.auth import repository as users
+from opora.auth.actor import Actor
+from opora.auth.models import Group, User
+from opora.contacts import service as contacts
+from opora.contacts.models import Contact, IdentityKind
+from opora.errors import Conflict, FieldRequired, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from opora.fields import service as fields
+from opora.kit.blobs import BlobStore
+from opora.kit.text import html_to_text, sanitize_filename, sanitize_html
+from opora.kit.time import utcnow
+from opora.search import service as search
+from opora.tickets import repository, rules
+from opora.tickets.models import (
+    Attachment,
+    AuthorKind,
+    Channel,
+    Counter,
+    DeliveryState,
+    LinkKind,
+    Message,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    TicketLink,
+    TicketStatus,
+    TicketTag,
+    Visibility,
+)
+from opora.tickets.schemas import (
+    CustomerMessageCreate,
+    CustomerTicketCreate,
+    EscalateIn,
+    LinkCreate,
+    MessageCreate,
+    TicketCreate,
+    TicketUpdate,
+)
+
+TICKET_NUMBER = "ticket_number"
+_TAG_SPACE = re.compile(r"\s+")
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+
+
+class TicketClosed(Conflict):
+    code = "ticket_closed"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_status_transition"
+
+
+class NotInGroup(InvalidInput):
+    code = "assignee_not_in_group"
+
+
+class NoHigherLine(Conflict):
+    code = "no_higher_line"
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _require_agent(actor: Actor) -> None:
+    if not (actor.is_user or actor.is_system):
+        raise Forbidden("only agents may do this")
+
+
+def _actor_columns(actor: Actor) -> dict[str, Any]:
+    return {
+        "actor_kind": actor.kind.value,
+        "actor_user_id": actor.id if actor.is_user else None,
+        "actor_contact_id": actor.id if actor.is_customer else None,
+        "actor_label": actor.label,
+    }
+
+
+def _event(
+    session: AsyncSession,
+    ticket_id: int,
+    actor: Actor,
+    kind: str,
+    *,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    message_id: int | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        TicketEvent(
+            ticket_id=ticket_id,
+            kind=kind,
+            field=field,
+            old_value=old,
+            new_value=new,
+            message_id=message_id,
+            created_at=at or utcnow(),
+            **_actor_columns(actor),
+        )
+    )
+
+
+def normalize_tag(name: str) -> str:
+    tag = _TAG_SPACE.sub("-", name.strip().lower())
+    if not tag:
+        raise InvalidInput("a tag cannot be empty", field="tags")
+    if len(tag) > 100:
+        raise InvalidInput(f"tag {tag[:20]}… is longer than 100 characters", field="tags")
+    return tag
+
+
+async def _tag_ids(session: AsyncSession, names: list[str]) -> dict[str, int]:
+    """Ids of these tags, creating the missing ones."""
+    wanted = sorted({normalize_tag(n) for n in names})
+    if not wanted:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    await session.execute(
+        insert(Tag)
+        .values([{"name": n, "created_at": now} for n in wanted])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted)))
+    return {name: tag_id for name, tag_id in rows}
+
+
+async def _next_number(session: AsyncSession) -> int:
+    stmt = (
+        update(Counter)
+        .where(Counter.name == TICKET_NUMBER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    if value is None:
+        start = (await session.execute(select(func.max(Ticket.number)))).scalar() or 0
+        session.add(Counter(name=TICKET_NUMBER, value=start + 1))
+        await session.flush()
+        return int(start + 1)
+    return int(value)
+
+
+async def _group(session: AsyncSession, group_id: int, field: str = "group_id") -> Group:
+    group = await session.get(Group, group_id)
+    if group is None or not group.is_active:
+        raise InvalidInput(f"group {group_id} does not exist", field=field)
+    return group
+
+
+async def _check_assignee(
+    session: AsyncSession, assignee_id: int, group_id: int | None, field: str = "assignee_id"
+) -> User:
+    user = await users.get_user(session, assignee_id)
+    if user is None or not user.is_active:
+        raise InvalidInput(f"user {assignee_id} is not an active agent", field=field)
+    if group_id is not None and not await users.is_member(
+        session, user_id=assignee_id, group_id=group_id
+    ):
+        raise NotInGroup(
+            f"{user.name} is not a member of the ticket's group; add them to it or pick "
+            "another group",
+            field=field,
+        )
+    return user
+
+
+def _body(body: str, html: str | None) -> tuple[str, str]:
+    if html and html.strip():
+        clean = sanitize_html(html)
+        return (body.strip() or html_to_text(clean)), clean
+    return body.strip(), ""
+
+
+async def _claim_attachments(
+    session: AsyncSession, actor: Actor, attachment_ids: list[int], message_id: int
+) -> list[Attachment]:
+    if not attachment_ids:
+        return []
+    rows = await session.execute(select(Attachment).where(Attachment.id.in_(attachment_ids)))
+    found = {a.id: a for a in rows.scalars()}
+    claimed = []
+    for aid in attachment_ids:
+        att = found.get(aid)
+        owner_ok = att is not None and (
+            (actor.is_user and att.uploaded_by_user_id == actor.id)
+            or (actor.is_customer and att.uploaded_by_contact_id == actor.id)
+            or actor.is_system
+        )
+        if att is None or not owner_ok or att.message_id is not None:
+            raise InvalidInput(
+                f"attachment {aid} is not an unused upload of yours", field="attachment_ids"
+            )
+        att.message_id = message_id
+        claimed.append(att)
+    return claimed
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def get_ticket(session: AsyncSession, *, actor: Actor, ticket_id: int) -> Ticket:
+    ticket = await repository.get_readable_ticket(session, actor, ticket_id)
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDetail:
+    ticket: Ticket
+    tags: list[str]
+    messages: list[Message]
+    attachments: dict[int, list[Attachment]]
+    follower_contact_ids: list[int]
+    links: list[TicketLink]
+
+
+async def get_ticket_detail(session: AsyncSession, *, actor: Actor, ticket_id: int) -> TicketDetail:
+    ticket = await get_ticket(session, actor=actor, ticket_id=ticket_id)
+    messages = await repository.ticket_messages(session, actor, ticket_id)
+    by_message: dict[int, list[Attachment]] = {}
+    for att in await repository.attachments_of(session, [m.id for m in messages]):
+        by_message.setdefault(att.message_id or 0, []).append(att)
+    followers = await repository.followers_of(session, ticket_id)
+    return TicketDetail(
+        ticket=ticket,
+        tags=(await repository.tags_of(session, [ticket_id]))[ticket_id],
+        messages=messages,
+        attachments=by_message,
+        follower_contact_ids=[f.contact_id for f in followers if f.contact_id is not None],
+        links=await repository.links_of(session, ticket_id) if not actor.is_customer else [],
+    )
+
+
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: repository.TicketFilters,
+    query: str | None = None,
+    sort: str = "-updated_at",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Ticket], dict[int, list[str]], str | None]:
+    if query and query.strip():
+        matching = search.matching_ticket_ids(
+            session.get_bind().dialect.name,
+            query,
+            include_internal=not actor.is_customer,
+        )
+        if matching is None:
+            raise InvalidInput("the search has no words to look for", field="q")
+        filters = repository.TicketFilters(
+            **{**{f: getattr(filters, f) for f in filters.__slots__}, "ticket_ids": matching}
+        )
+    tickets, next_cursor = await repository.list_tickets(
+        session, actor, filters, sort=sort, limit=limit, cursor=cursor
+    )
+    tags = await repository.tags_of(session, [t.id for t in tickets])
+    return tickets, tags, next_cursor
+
+
+async def ticket_timeline(
+    session: AsyncSession, *, actor: Actor, ticket_id: int
+) -> list[TicketEvent]:
+    _require_agent(actor)
+    await get_ticket(session, actor=actor, ticket_id=ticket_id)
+    return await repository.events_of(session, ticket_id)
+
+
+# --- creating ----------------------------------------------------------------------------
+
+
+async def _insert_ticket(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    requester: Contact,
+    subject: str,
+    body: str,
+    html: str,
+    priority: str,
+    type_: str,
+    channel: str,
+    status: str,
+    group: Group | None,
+    assignee_id: int | None,
+    tags: list[str],
+    custom: dict[str, Any],
+    attachment_ids: list[int],
+    submitted_by_user_id: int | None = None,
+) -> Ticket:
+    now = utcnow()
+    ticket = Ticket(
+        number=await _next_number(session),
+        subject=subject.strip(),
+        status=status,
+        priority=priority,
+        type=type_,
+        channel=channel,
+        requester_id=requester.id,
+        organization_id=requester.organization_id,
+        group_id=group.id if group else None,
+        line=group.line if group else 1,
+        assignee_id=assignee_id,
+        custom_fields=custom,
+        resolution={},
+        created_at=now,
+        updated_at=now,
+        last_customer_message_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    message = Message(
+        ticket_id=ticket.id,
+        visibility=Visibility.PUBLIC,
+        author_kind=AuthorKind.CONTACT,
+        author_contact_id=requester.id,
+        body_text=body,
+        body_html=html,
+        channel=channel,
+        delivery_state=DeliveryState.NONE,
+        extra={"submitted_by_user_id": submitted_by_user_id} if submitted_by_user_id else {},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    await _claim_attachments(session, actor, attachment_ids, message.id)
+    if tags:
+        tag_ids = await _tag_ids(session, tags)
+        session.add_all(TicketTag(ticket_id=ticket.id, tag_id=tid) for tid in tag_ids.values())
+    snapshot = {
+        "number": ticket.number,
+        "status": status,
+        "priority": priority,
+        "type": type_,
+        "channel": channel,
+        "group_id": ticket.group_id,
+        "assignee_id": assignee_id,
+        "tags": sorted({normalize_tag(t) for t in tags}),
+    }
+    _event(session, ticket.id, actor, "created", new=snapshot, message_id=message.id, at=now)
+    await search.add_document(
+        session, kind="ticket", ref_id=ticket.id, ticket_id=ticket.id, text_=ticket.subject
+    )
+    await search.add_document(
+        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body
+    )
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent("ticket.created", {"ticket_id": ticket.id, "number": ticket.number}),
+    )
+    return ticket
+
+
+async def create_ticket(session: AsyncSession, *, actor: Actor, data: TicketCreate) -> Ticket:
+    """An agent (or an integration with an agent's token) opens a ticket for a customer."""
+    _require_agent(actor)
+    if data.requester_id is not None:
+        requester = await session.get(Contact, data.requester_id)
+        if requester is None:
+            raise InvalidInput(f"contact {data.requester_id} does not exist", field="requester_id")
+    else:
+        assert data.requester is not None
+        requester, _ = await contacts.find_or_create_by_identity(
+            session,
+            kind=IdentityKind.EMAIL,
+            value=str(data.requester.email),
+            name=data.requester.name,
+            language=data.requester.language,
+        )
+    group = await _group(session, data.group_id) if data.group_id is not None else None
+    if data.assignee_id is not None:
+        await _check_assignee(session, data.assignee_id, group.id if group else None)
+    custom = await fields.validate(session, entity="ticket", values=data.custom_fields)
+    status = data.status or (TicketStatus.OPEN if data.assignee_id else TicketStatus.NEW)
+    if status == TicketStatus.CLOSED:
+        raise InvalidInput("a ticket cannot be created closed", field="status")
+    body, html = _body(data.body, data.html)
+    return await _insert_ticket(
+        session,
+        actor=actor,
+        requester=requester,
+        subject=data.subject,
+        body=body,
+        html=html,
+        priority=data.priority,
+        type_=data.type,
+        channel=data.channel,
+        status=status,
+        group=group,
+        assignee_id=data.assignee_id,
+        tags=data.tags,
+        custom=custom,
+        attachment_ids=data.attachment_ids,
+        submitted_by_user_id=actor.id if actor.is_user else None,
+    )
+
+
+async def submit_request(
+    session: AsyncSession, *, actor: Actor, data: CustomerTicketCreate, channel: str = Channel.WEB
+) -> Ticket:
+    """A customer opens a ticket themselves (portal, API with a contact's token)."""
+    if not actor.is_customer or actor.id is None:
+        raise Forbidden("only a customer may submit a request this way")
+    requester = await session.get(Contact, actor.id)
+    if requester is None:
+        raise NotFound("contact not found")
+    custom = await fields.validate(
+        session, entity="ticket", values=data.custom_fields, customer=True
+    )
+    return await _insert_ticket(
+        session,
+        actor=actor,
+        requester=requester,
+        subject=data.subject,
+        body=data.body.strip(),
+        html="",
+        priority="normal",
+        type_=data.type,
+        channel=channel,
+        status=TicketStatus.NEW,
+        group=None,
+        assignee_id=None,
+        tags=[],
+        custom=custom,
+        attachment_ids=data.attachment_ids,
+    )
+
+
+# --- changing ----------------------------------------------------------------------------
+
+
+def _set_status(ticket: Ticket, new: str, now: datetime) -> None:
+    ticket.status = new
+    if new == TicketStatus.SOLVED:
+        ticket.solved_at = now
+    elif new == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.solved_at = ticket.solved_at or now
+    elif new in (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD):
+        ticket.solved_at = None
+
+
+async def _load_for_change(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
+    ticket = await repository.get_readable_ticket(session, actor, ticket_id, for_update=True)
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+async def update_ticket(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, data: TicketUpdate
+) -> Ticket:
+    _require_agent(actor)
+    ticket = await _load_for_change(session, actor, ticket_id)
+    changes = data.model_dump(exclude_unset=True)
+    if rules.is_final(ticket.status):
+        raise TicketClosed(
+            f"ticket #{ticket.number} is closed; a follow-up opens a new ticket", field="status"
+        )
+    now = utcnow()
+    changed: list[tuple[str, Any, Any]] = []
+
+    def change(field: str, new: Any) -> None:
+        old = getattr(ticket, field)
+        if old != new:
+            setattr(ticket, field, new)
+            changed.append((field, old, new))
+
+    if data.subject is not None:
+        change("subject", data.subject.strip())
+    if data.priority is not None:
+        change("priority", data.priority.value)
+    if data.type is not None:
+        change("type", data.type.value)
+    if data.requester_id is not None and data.requester_id != ticket.requester_id:
+        requester = await session.get(Contact, data.requester_id)
+        if requester is None:
+            raise InvalidInput(f"contact {data.requester_id} does not exist", field="requester_id")
+        change("requester_id", requester.id)
+        change("organization_id", requester.organization_id)
+    group_id = ticket.group_id
+    if "group_id" in changes:
+        if data.group_id is not None:
+            group = await _group(session, data.group_id)
+            change("group_id", group.id)
+            change("line", group.line)
+        else:
+            change("group_id", None)
+        group_id = ticket.group_id
+    if "assignee_id" in changes:
+        if data.assignee_id is not None:
+            await _check_assignee(session, data.assignee_id, group_id)
+        change("assignee_id", data.assignee_id)
+    elif (
+        "group_id" in changes
+        and ticket.assignee_id is not None
+        and group_id is not None
+        and not await users.is_member(session, user_id=ticket.assignee_id, group_id=group_id)
+    ):
+        change("assignee_id", None)  # the old assignee is not in the new group
+    if data.custom_fields is not None:
+        custom = await fields.validate(
+            session, entity="ticket", values=data.custom_fields, existing=ticket.custom_fields
+        )
+        change("custom_fields", custom)
+    if data.resolution is not None:
+        change("resolution", data.resolution.model_dump())
+    if data.status is not None and data.status != ticket.status:
+        if not rules.can_transition(ticket.status, data.status):
+            raise InvalidTransition(
+                f"a {ticket.status} ticket cannot become {data.status.value}", field="status"
+            )
+        if data.status == TicketStatus.NEW:
+            raise InvalidTransition("a ticket cannot go back to new", field="status")
+        old_status = ticket.status
+        _set_status(ticket, data.status, now)
+        changed.append(("status", old_status, data.status.value))
+    await _change_tags(session, actor, ticket, data, now)
+    if changed:
+        # required fields must hold once a ticket is being solved
+        if ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
+            await fields.validate(
+                session, entity="ticket", values={}, existing=ticket.custom_fields
+            )
+        ticket.updated_at = now
+        for field, old, new in changed:
+            _event(
+                session, ticket.id, actor, "field_changed", field=field, old=old, new=new, at=now
+            )
+        if any(f == "subject" for f, _, _ in changed):
+            await search.index_document(
+                session, kind="ticket", ref_id=ticket.id, ticket_id=ticket.id, text_=ticket.subject
+            )
+    await session.flush()
+    if changed:
+        events.record(
+            session,
+            events.DomainEvent(
+                "ticket.updated",
+                {"ticket_id": ticket.id, "fields": sorted({f for f, _, _ in changed})},
+            ),
+        )
+    return ticket
+
+
+async def _change_tags(
+    session: AsyncSession, actor: Actor, ticket: Ticket, data: TicketUpdate, now: datetime
+) -> None:
+    if data.tags is None and not data.add_tags and not data.remove_tags:
+        return
+    current = set((await repository.tags_of(session, [ticket.id]))[ticket.id])
+    wanted = {normalize_tag(t) for t in data.tags} if data.tags is not None else set(current)
+    wanted |= {normalize_tag(t) for t in data.add_tags}
+    wanted -= {normalize_tag(t) for t in data.remove_tags}
+    if wanted == current:
+        return
+    await session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id))
+    ids = await _tag_ids(session, sorted(wanted))
+    session.add_all(TicketTag(ticket_id=ticket.id, tag_id=tid) for tid in ids.values())
+    ticket.updated_at = now
+    _event(session, ticket.id, actor, "field_changed", field="tags",
+           old=sorted(current), new=sorted(wanted), at=now)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdded:
+    message: Message
+    ticket: Ticket
+    follow_up_of: Ticket | None = None  # set when a reply to a closed ticket opened a new one
+
+
+async def add_message(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, data: MessageCreate
+) -> MessageAdded:
+    """An agent's public reply or internal note."""
+    _require_agent(actor)
+    ticket = await _load_for_change(session, actor, ticket_id)
+    if rules.is_final(ticket.status):
+        raise TicketClosed(
+            f"ticket #{ticket.number} is closed"
+            + (f" (merged into ticket {ticket.merged_into_id})" if ticket.merged_into_id else ""),
+            field="ticket_id",
+        )
+    body, html = _body(data.body, data.html)
+    now = utcnow()
+    internal = data.visibility == Visibility.INTERNAL
+    message = Message(
+        ticket_id=ticket.id,
+        visibility=data.visibility.value,
+        author_kind=AuthorKind.USER if actor.is_user else AuthorKind.SYSTEM,
+        author_user_id=actor.id if actor.is_user else None,
+        body_text=body,
+        body_html=html,
+        channel=ticket.channel if not internal else Channel.AGENT,
+        delivery_state=DeliveryState.NONE,
+        extra={},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    await _claim_attachments(session, actor, data.attachment_ids, message.id)
+    if not internal:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+            _event(session, ticket.id, actor, "field_changed", field="first_responded_at",
+                   old=None, new=now.isoformat(), at=now)  # fmt: skip
+        ticket.last_agent_message_at = now
+        new_status = rules.status_after_agent_reply(ticket.status)
+        if new_status != ticket.status:
+            _event(session, ticket.id, actor, "field_changed", field="status",
+                   old=ticket.status, new=new_status, at=now)  # fmt: skip
+            _set_status(ticket, new_status, now)
+    ticket.updated_at = now
+    _event(session, ticket.id, actor, "note_added" if internal else "reply_added",
+           message_id=message.id, at=now)  # fmt: skip
+    await search.add_document(
+        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body,
+        internal=internal,
+    )  # fmt: skip
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent(
+            "message.created",
+            {"ticket_id": ticket.id, "message_id": message.id, "visibility": message.visibility},
+        ),
+    )
+    return MessageAdded(message=message, ticket=ticket)
+
+
+async def add_customer_message(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket_id: int,
+    data: CustomerMessageCreate,
+    channel: str | None = None,
+    external_id: str | None = None,
+) -> MessageAdded:
+    """A customer's reply. It reopens a solved ticket; on a closed ticket it opens a new
+    ticket linked to the old one (a follow-up) and lands there."""
+    if not actor.is_customer or actor.id is None:
+        raise Forbidden("only a customer may reply this way")
+    ticket = await _load_for_change(session, actor, ticket_id)
+    if ticket.merged_into_id is not None:
+        target = await repository.get_readable_ticket(session, actor, ticket.merged_into_id)
+        if target is not None and not rules.is_final(target.status):
+            ticket = target
+    body = data.body.strip()
+    if rules.is_final(ticket.status):
+        requester = await session.get(Contact, actor.id)
+        assert requester is not None
+        follow_up = await _insert_ticket(
+            session,
+            actor=actor,
+            requester=requester,
+            subject=_follow_up_subject(ticket.subject),
+            body=body,
+            html="",
+            priority=ticket.priority,
+            type_=ticket.type,
+            channel=channel or ticket.channel,
+            status=TicketStatus.NEW,
+            group=await session.get(Group, ticket.group_id) if ticket.group_id else None,
+            assignee_id=None,
+            tags=[],
+            custom=dict(ticket.custom_fields),
+            attachment_ids=data.attachment_ids,
+        )
+        session.add(
+            TicketLink(
+                source_id=ticket.id, target_id=follow_up.id, kind=LinkKind.FOLLOW_UP,
+                created_at=utcnow(),
+            )
+        )  # fmt: skip
+        _event(session, follow_up.id, actor, "linked", field="follow_up_of", new=ticket.id)
+        _event(session, ticket.id, actor, "linked", field="follow_up", new=follow_up.id)
+        await session.flush()
+        first = (await repository.ticket_messages(session, actor, follow_up.id))[0]
+        return MessageAdded(message=first, ticket=follow_up, follow_up_of=ticket)
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        visibility=Visibility.PUBLIC,
+        author_kind=AuthorKind.CONTACT,
+        author_contact_id=actor.id,
+        body_text=body,
+        body_html="",
+        channel=channel or ticket.channel,
+        external_id=external_id,
+        delivery_state=DeliveryState.NONE,
+        extra={},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    await _claim_attachments(session, actor, data.attachment_ids, message.id)
+    ticket.last_customer_message_at = now
+    ticket.updated_at = now
+    new_status = rules.status_after_customer_message(ticket.status)
+    if new_status != ticket.status:
+        _event(session, ticket.id, actor, "field_changed", field="status",
+               old=ticket.status, new=new_status, at=now)  # fmt: skip
+        _set_status(ticket, new_status, now)
+    _event(session, ticket.id, actor, "reply_added", message_id=message.id, at=now)
+    await search.add_document(
+        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body
+    )
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent(
+            "message.created",
+            {"ticket_id": ticket.id, "message_id": message.id, "visibility": "public"},
+        ),
+    )
+    return MessageAdded(message=message, ticket=ticket)
+
+
+def _follow_up_subject(subject: str) -> str:
+    prefix = "Follow-up: "
+    return subject if subject.startswith(prefix) else (prefix + subject)[:500]
+
+
+async def escalate_ticket(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, data: EscalateIn
+) -> Ticket:
+    """Move the ticket to a group on the next line; the reason stays as an internal note."""
+    _require_agent(actor)
+    reason = data.reason.strip()
+    if not reason:
+        raise FieldRequired("say why the ticket is escalated", field="reason")
+    ticket = await _load_for_change(session, actor, ticket_id)
+    if rules.is_final(ticket.status):
+        raise TicketClosed(f"ticket #{ticket.number} is closed", field="ticket_id")
+    to_line = rules.next_line(ticket.line)
+    if to_line is None:
+        raise NoHigherLine(f"ticket #{ticket.number} is already at the highest line")
+    if data.group_id is not None:
+        group = await _group(session, data.group_id)
+        if group.line <= ticket.line:
+            raise InvalidInput(
+                f"group {group.name} is on line {group.line}, not above line {ticket.line}",
+                field="group_id",
+            )
+    else:
+        candidates = await session.execute(
+            select(Group)
+            .where(Group.line == to_line, Group.is_active.is_(True))
+            .order_by(Group.id)
+            .limit(1)
+        )
+        found = candidates.scalar_one_or_none()
+        if found is None:
+            raise NoHigherLine(f"there is no active group on line {to_line} to escalate to")
+        group = found
+    now = utcnow()
+    from_line, from_group = ticket.line, ticket.group_id
+    note = Message(
+        ticket_id=ticket.id,
+        visibility=Visibility.INTERNAL,
+        author_kind=AuthorKind.USER if actor.is_user else AuthorKind.SYSTEM,
+        author_user_id=actor.id if actor.is_user else None,
+        body_text=f"Escalated from line {from_line} to line {group.line} ({group.name}): {reason}",
+        body_html="",
+        channel=Channel.AGENT,
+        delivery_state=DeliveryState.NONE,
+        extra={"escalation": {"from_line": from_line, "to_line": group.line}},
+        created_at=now,
+    )
+    session.add(note)
+    await session.flush()
+    old_assignee = ticket.assignee_id
+    ticket.group_id = group.id
+    ticket.line = group.line
+    ticket.escalated_at = now
+    if old_assignee is not None and not await users.is_member(
+        session, user_id=old_assignee, group_id=group.id
+    ):
+        ticket.assignee_id = None
+        _event(session, ticket.id, actor, "field_changed", field="assignee_id",
+               old=old_assignee, new=None, at=now)  # fmt: skip
+    if ticket.status == TicketStatus.NEW:
+        _set_status(ticket, TicketStatus.OPEN, now)
+        _event(session, ticket.id, actor, "field_changed", field="status",
+               old=TicketStatus.NEW.value, new=TicketStatus.OPEN.value, at=now)  # fmt: skip
+    ticket.updated_at = now
+    _event(
+        session, ticket.id, actor, "escalated", field="line",
+        old={"line": from_line, "group_id": from_group},
+        new={"line": group.line, "group_id": group.id, "reason": reason},
+        message_id=note.id, at=now,
+    )  # fmt: skip
+    await search.add_document(
+        session, kind="message", ref_id=note.id, ticket_id=ticket.id, text_=note.body_text,
+        internal=True,
+    )  # fmt: skip
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent(
+            "ticket.escalated",
+            {"ticket_id": ticket.id, "from_line": from_line, "to_line": group.line},
+        ),
+    )
+    return ticket
+
+
+async def merge_tickets(
+    session: AsyncSession, *, actor: Actor, source_id: int, into_id: int
+) -> Ticket:
+    """Move the source's messages into the target; close the source, pointing at it."""
+    _require_agent(actor)
+    if source_id == into_id:
+        raise InvalidInput("a ticket cannot be merged into itself", field="into_id")
+    source = await _load_for_change(session, actor, source_id)
+    target = await repository.get_readable_ticket(session, actor, into_id, for_update=True)
+    if target is None:
+        raise InvalidInput(f"ticket {into_id} not found", field="into_id")
+    if rules.is_final(source.status):
+        raise TicketClosed(f"ticket #{source.number} is closed and cannot be merged")
+    if rules.is_final(target.status):
+        raise TicketClosed(
+            f"ticket #{target.number} is closed; merge into an open ticket", field="into_id"
+        )
+    now = utcnow()
+    moved = await session.execute(
+        update(Message).where(Message.ticket_id == source.id).values(ticket_id=target.id)
+    )
+    await search.move_ticket_documents(
+        session, from_ticket_id=source.id, to_ticket_id=target.id, kinds=("message",)
+    )
+    # the source's requester and followers follow the target
+    existing = {
+        (f.contact_id, f.user_id) for f in await repository.followers_of(session, target.id)
+    }
+    candidates = {
+        (f.contact_id, f.user_id) for f in await repository.followers_of(session, source.id)
+    }
+    if source.requester_id != target.requester_id:
+        candidates.add((source.requester_id, None))
+    for contact_id, user_id in sorted(candidates - existing, key=str):
+        session.add(TicketFollower(ticket_id=target.id, contact_id=contact_id, user_id=user_id))
+    for ticket, text_ in (
+        (source, f"Merged into ticket #{target.number}."),
+        (target, f"Ticket #{source.number} was merged into this ticket."),
+    ):
+        session.add(
+            Message(
+                ticket_id=ticket.id,
+                visibility=Visibility.INTERNAL,
+                author_kind=AuthorKind.USER if actor.is_user else AuthorKind.SYSTEM,
+                author_user_id=actor.id if actor.is_user else None,
+                body_text=text_,
+                body_html="",
+                channel=Channel.AGENT,
+                delivery_state=DeliveryState.NONE,
+                extra={},
+                created_at=now,
+            )
+        )
+    old_status = source.status
+    source.merged_into_id = target.id
+    _set_status(source, TicketStatus.CLOSED, now)
+    source.updated_at = now
+    target.updated_at = now
+    target.last_customer_message_at = max(
+        filter(None, [target.last_customer_message_at, source.last_customer_message_at]),
+        default=None,
+    )
+    _event(session, source.id, actor, "merged", field="merged_into_id", old=None, new=target.id,
+           at=now)  # fmt: skip
+    _event(session, source.id, actor, "field_changed", field="status", old=old_status,
+           new=TicketStatus.CLOSED.value, at=now)  # fmt: skip
+    _event(session, target.id, actor, "merged_in", field="merged_from", new={
+        "ticket_id": source.id, "messages": moved.rowcount,  # type: ignore[attr-defined]
+    }, at=now)  # fmt: skip
+    session.add(
+        TicketLink(source_id=source.id, target_id=target.id, kind=LinkKind.DUPLICATE,
+                   created_at=now, created_by_id=actor.id if actor.is_user else None)
+    )  # fmt: skip
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent("ticket.merged", {"ticket_id": source.id, "into_id": target.id}),
+    )
+    return target
+
+
+async def link_ticket(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, data: LinkCreate
+) -> TicketLink:
+    _require_agent(actor)
+    ticket = await get_ticket(session, actor=actor, ticket_id=ticket_id)
+    if data.target_id is not None:
+        if data.target_id == ticket_id:
+            raise InvalidInput("a ticket cannot be linked to itself", field="target_id")
+        if await repository.get_readable_ticket(session, actor, data.target_id) is None:
+            raise InvalidInput(f"ticket {data.target_id} not found", field="target_id")
+        clash = await session.execute(
+            select(TicketLink.id).where(
+                TicketLink.source_id == ticket_id,
+                TicketLink.target_id == data.target_id,
+                TicketLink.kind == data.kind,
+            )
+        )
+        if clash.first():
+            raise Conflict("these tickets are already linked this way")
+    elif data.external_url and not data.external_url.startswith(("http://", "https://")):
+        raise InvalidInput("an external link must be an http(s) URL", field="external_url")
+    now = utcnow()
+    link = TicketLink(
+        source_id=ticket.id,
+        target_id=data.target_id,
+        kind=data.kind.value,
+        external_url=data.external_url,
+        external_ref=data.external_ref,
+        created_at=now,
+        created_by_id=actor.id if actor.is_user else None,
+    )
+    session.add(link)
+    await session.flush()
+    ticket.updated_at = now
+    _event(session, ticket.id, actor, "linked", field=data.kind.value,
+           new=data.target_id or data.external_url, at=now)  # fmt: skip
+    await session.flush()
+    return link
+
+
+async def unlink_ticket(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, link_id: int
+) -> None:
+    _require_agent(actor)
+    ticket = await get_ticket(session, actor=actor, ticket_id=ticket_id)
+    link = await session.get(TicketLink, link_id)
+    if link is None or ticket.id not in (link.source_id, link.target_id):
+        raise NotFound(f"link {link_id} not found on this ticket")
+    _event(session, ticket.id, actor, "unlinked", field=link.kind,
+           old=link.target_id or link.external_url)  # fmt: skip
+    await session.delete(link)
+    await session.flush()
+
+
+# --- attachments -------------------------------------------------------------------------
+
+
+async def upload_attachment(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    store: BlobStore,
+    filename: str,
+    content_type: str | None,
+    data: bytes,
+    max_bytes: int,
+) -> Attachment:
+    if not (actor.is_user or actor.is_customer or actor.is_system):
+        raise Forbidden("sign in to upload files")
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"the file is {len(data)} bytes; the limit is {max_bytes} bytes", field="file"
+        )
+    if not data:
+        raise InvalidInput("the file is empty", field="file")
+    safe_name = sanitize_filename(filename)
+    guessed = mimetypes.guess_type(safe_name)[0]
+    kind = (content_type or guessed or "application/octet-stream").split(";")[0].strip().lower()
+    if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", kind):
+        kind = "application/octet-stream"
+    digest = store.put(data)
+    att = Attachment(
+        filename=safe_name,
+        content_type=kind,
+        size=len(data),
+        sha256=digest,
+        uploaded_by_user_id=actor.id if actor.is_user else None,
+        uploaded_by_contact_id=actor.id if actor.is_customer else None,
+        created_at=utcnow(),
+    )
+    session.add(att)
+    await session.flush()
+    return att
+
+
+async def get_attachment(session: AsyncSession, *, actor: Actor, attachment_id: int) -> Attachment:
+    """An attachment the actor may download: on a message they can read, or their upload."""
+    att = await session.get(Attachment, attachment_id)
+    if att is None:
+        raise AttachmentNotFound(f"attachment {attachment_id} not found")
+    if att.message_id is None:
+        own = (actor.is_user and att.uploaded_by_user_id == actor.id) or (
+            actor.is_customer and att.uploaded_by_contact_id == actor.id
+        )
+        if own or actor.is_admin:
+            return att
+        raise AttachmentNotFound(f"attachment {attachment_id} not found")
+    message = (
+        await session.execute(
+            repository.messages_readable_by(actor).where(Message.id == att.message_id)
+        )
+    ).scalar_one_or_none()
+    if message is None or (
+        await repository.get_readable_ticket(session, actor, message.ticket_id) is None
+    ):
+        raise AttachmentNotFound(f"attachment {attachment_id} not found")
+    return att
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+
+async def list_tags(session: AsyncSession, *, actor: Actor) -> list[tuple[Tag, int]]:
+    _require_agent(actor)
+    counts = select(TicketTag.tag_id, func.count().label("n")).group_by(TicketTag.tag_id).subquery()
+    stmt = (
+        select(Tag, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.tag_id == Tag.id)
+        .order_by(Tag.name)
+    )
+    return [(tag, int(n)) for tag, n in (await session.execute(stmt))]
+
+
+async def create_tag(session: AsyncSession, *, actor: Actor, name: str) -> Tag:
+    _require_agent(actor)
+    tag_name = normalize_tag(name)
+    if (await session.execute(select(Tag.id).where(Tag.name == tag_name))).first():
+        raise Conflict(f"tag {tag_name} already exists", field="name")
+    tag = Tag(name=tag_name, created_at=utcnow())
+    session.add(tag)
+    await session.flush()
+    return tag
+
+
+async def rename_tag(session: AsyncSession, *, actor: Actor, tag_id: int, name: str) -> Tag:
+    if not actor.is_admin:
+        raise Forbidden("only an admin may rename tags")
+    tag = await session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(f"tag {tag_id} not found")
+    new = normalize_tag(name)
+    if new != tag.name and (await session.execute(select(Tag.id).where(Tag.name == new))).first():
+        raise Conflict(f"tag {new} already exists", field="name")
+    tag.name = new
+    await session.flush()
+    return tag
+
+
+async def delete_tag(session: AsyncSession, *, actor: Actor, tag_id: int) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only an admin may delete tags")
+    tag = await session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(f"tag {tag_id} not found")
+    await session.execute(delete(TicketTag).where(TicketTag.tag_id == tag_id))
+    await session.delete(tag)
+    await session.flush()

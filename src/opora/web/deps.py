@@ -1,0 +1,74 @@
+"""Per-request unit of work and the current actor.
+
+Every API router uses ``UnitOfWorkRoute``: the request's session is opened before the
+endpoint runs and committed after it returns, *before* the response is sent, so a
+client never sees a 2xx for a change that did not commit. Any exception rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opora.auth.actor import Actor
+from opora.auth.service import authenticate_token
+from opora.db import Database
+from opora.errors import Forbidden, Unauthorized
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request) -> Response:
+            db: Database = request.app.state.db
+            async with db.unit_of_work(write=request.method not in READ_METHODS) as session:
+                request.state.session = session
+                return await handler(request)
+
+        return run_in_transaction
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession | None = getattr(request.state, "session", None)
+    if session is None:
+        raise RuntimeError("this route is not a UnitOfWorkRoute")
+    return session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def current_actor(request: Request, session: Session) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    return await authenticate_token(session, token.strip())
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def agent_actor(actor: CurrentActor) -> Actor:
+    if not actor.is_user:
+        raise Forbidden("this endpoint is for agents; customers use /api/v1/me/...")
+    return actor
+
+
+AgentActor = Annotated[Actor, Depends(agent_actor)]
+
+
+async def customer_actor(actor: CurrentActor) -> Actor:
+    if not actor.is_customer:
+        raise Forbidden("this endpoint is for customers (a contact's token)")
+    return actor
+
+
+CustomerActor = Annotated[Actor, Depends(customer_actor)]
