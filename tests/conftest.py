@@ -36,7 +36,7 @@ from opora.migrations import runner
 PG_ADMIN_URL = os.environ.get(
     "OPORA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_DB = "opora_test"
+PG_TEST_DB = f"opora_test_{os.getpid()}"  # one per test run: parallel runs never collide
 REQUIRE_SERVICES = os.environ.get("OPORA_REQUIRE_SERVICES") == "1"
 
 
@@ -72,6 +72,21 @@ async def recreate_pg_database(name: str) -> None:
         await conn.close()
 
 
+async def drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await conn.close()
+
+
 def skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (OPORA_REQUIRE_SERVICES=1)")
@@ -95,6 +110,7 @@ async def pg_database() -> AsyncIterator[str | None]:
     url = pg_url()
     await runner.upgrade(url)
     yield url
+    await drop_pg_database(PG_TEST_DB)
 
 
 async def truncate_all(url: str) -> None:
