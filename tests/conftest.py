@@ -114,13 +114,18 @@ async def pg_database() -> AsyncIterator[str | None]:
 
 
 async def truncate_all(url: str) -> None:
+    """Empty every table and restart the id sequences. DELETE on these few rows is several
+    times faster than TRUNCATE, which makes new files for every table and index."""
     from opora.migrations.models import metadata
 
     db = Database(url)
     try:
         async with db.write_engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
+            await conn.execute(
+                text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+            )
     finally:
         await db.dispose()
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from opora import __version__, events
 from opora.config import Settings, get_settings
@@ -102,9 +103,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         db: Database = request.app.state.db
         try:
             async with db.read_engine.connect() as conn:
-                current = (
-                    await conn.execute(text("SELECT version_num FROM alembic_version"))
-                ).scalar_one_or_none()
+                try:
+                    current = (
+                        await conn.execute(text("SELECT version_num FROM alembic_version"))
+                    ).scalar_one_or_none()
+                except DBAPIError:  # reachable, but never migrated: no alembic_version
+                    current = None
         except Exception as exc:
             return JSONResponse(
                 {"status": "unavailable", "reason": f"database: {type(exc).__name__}"},

@@ -1,4 +1,4 @@
-"""``opora serve | worker | migrate | demo | createadmin | token create``."""
+"""``opora serve | worker | migrate | demo | createadmin | token create | jobs list|retry``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from opora.config import Settings, get_settings
 app = typer.Typer(help="Opora help desk", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+jobs_app = typer.Typer(help="Background jobs: see what failed, retry it", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -182,6 +184,7 @@ def token_create(
     settings = get_settings()
 
     async def main() -> str | None:
+        await _migrate(settings)  # a fresh data dir has no users yet, but no traceback either
         db = Database(settings.resolved_database_url)
         address = normalize_email(email)
         try:
@@ -205,6 +208,74 @@ def token_create(
         typer.echo(f"error: no active user or contact has the email {email}", err=True)
         raise typer.Exit(2)
     typer.echo(raw)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[
+        str | None, typer.Option(help="only jobs in this status: pending, running, done, dead")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="only jobs with this name")] = None,
+    limit: Annotated[int, typer.Option(help="how many, newest first")] = 50,
+) -> None:
+    """List jobs, newest first, with their attempts and last error."""
+    from opora.db import Database
+    from opora.jobs.models import JobStatus
+    from opora.jobs.service import list_jobs
+
+    if status is not None and status not in set(JobStatus):
+        typer.echo(f"error: --status must be one of {', '.join(JobStatus)}", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    async def main() -> list[str]:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.unit_of_work(write=False) as session:
+                jobs = await list_jobs(session, status=status, name=name, limit=limit)
+                lines = []
+                for job in jobs:
+                    error = (job.last_error or "").strip().splitlines()
+                    lines.append(
+                        f"{job.id}\t{job.name}\t{job.status}\t{job.attempts}/{job.max_attempts}"
+                        f"\t{job.run_at:%Y-%m-%d %H:%M:%S}Z\t{error[0][:200] if error else ''}"
+                    )
+                return lines
+        finally:
+            await db.dispose()
+
+    lines = asyncio.run(main())
+    if not lines:
+        typer.echo("no jobs")
+        return
+    typer.echo("id\tname\tstatus\tattempts\trun_at\tlast_error")
+    for line in lines:
+        typer.echo(line)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(help="the job's id")]) -> None:
+    """Put a dead job back in the queue (or run a job waiting out its back-off now)."""
+    from opora.db import Database
+    from opora.errors import OporaError
+    from opora.jobs.service import retry_job
+
+    settings = get_settings()
+
+    async def main() -> str:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.unit_of_work() as session:
+                job = await retry_job(session, job_id=job_id)
+                return f"job {job.id} ({job.name}) is pending again"
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(main()))
+    except OporaError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
 
 
 if __name__ == "__main__":

@@ -2,32 +2,42 @@
 
 A handler's database changes and the row's ``done`` mark commit together, so a worker
 that dies mid-job leaves nothing half-done: the lease runs out, another worker claims the
-job and runs it again, and the late worker (if it was only slow) cannot mark it done.
+job and runs it again, and the late worker (if it was only slow, paused or its clock was
+behind) cannot mark it done — its changes roll back (``LeaseLost``).
+
+The lease is the job's time budget: a handler is cancelled when its lease ends (a job that
+needs longer declares ``timeout_seconds`` and gets a lease that covers it), so two live
+copies of a job never run side by side on purpose. Every claim counts as an attempt, a
+lease that runs out included: a job whose workers keep dying goes ``dead`` after
+``max_attempts`` like one whose handler keeps failing.
+
+Every statement goes through typed SQLAlchemy columns, so times compare the same way on
+SQLite (naive UTC text with microseconds) and PostgreSQL (timestamptz).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
 import random
 import socket
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
 
 from opora.db import Database
-from opora.jobs import registry
-from opora.jobs.models import JobStatus
-from opora.jobs.service import enqueue
+from opora.jobs import registry, service
+from opora.jobs.models import Job, JobStatus
 from opora.kit.time import utcnow
 
 log = logging.getLogger(__name__)
+
+LEASE_MARGIN_SECONDS = 30  # added to a job's own timeout when it is longer than the lease
+MAX_ERROR_CHARS = 4000
 
 
 class LeaseLost(RuntimeError):
@@ -41,12 +51,13 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+    lease_until: datetime
 
 
 def backoff_seconds(attempt: int) -> float:
     """15 s, 1 min, 4 min, 16 min, ... capped at 4 h, with ±10 % jitter."""
-    base = min(15 * 4 ** (attempt - 1), 4 * 3600)
-    return float(base * random.uniform(0.9, 1.1))
+    base = 15 * 4 ** min(attempt - 1, 8) if attempt > 0 else 15
+    return float(min(base, 4 * 3600) * random.uniform(0.9, 1.1))
 
 
 class Worker:
@@ -59,80 +70,184 @@ class Worker:
         concurrency: int = 4,
         poll_seconds: float | None = None,
         lease_seconds: int | None = None,
+        periodic: bool = True,
     ) -> None:
         self.db = db
         self.settings = settings
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.concurrency = 1 if db.is_sqlite else concurrency
+        self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}")[:100]
+        # SQLite has one writer: a handler's transaction holds it until the job is done
+        self.concurrency = 1 if db.is_sqlite else max(1, concurrency)
         self.poll_seconds = poll_seconds or getattr(settings, "worker_poll_seconds", 1.0)
         default_lease: int = getattr(settings, "job_lease_seconds", 300)
         self.lease_seconds = lease_seconds if lease_seconds is not None else default_lease
+        self.periodic = periodic
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduled_slots: dict[str, int] = {}
 
     def wake(self) -> None:
-        self._wake.set()
+        """Run the next round now instead of after the poll interval (thread-safe)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
-    async def claim(self, limit: int) -> list[ClaimedJob]:
-        now = utcnow()
-        lease_until = now + timedelta(seconds=self.lease_seconds)
-        lock = " FOR UPDATE SKIP LOCKED" if not self.db.is_sqlite else ""
-        stmt = text(
-            "UPDATE jobs SET status = 'running', locked_by = :worker, locked_until = :lease, "
-            "attempts = attempts + 1 WHERE id IN ("
-            "SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= :now) "
-            "OR (status = 'running' AND locked_until < :now) "
-            f"ORDER BY run_at, id LIMIT :limit{lock}) "
-            "RETURNING id, name, payload, attempts, max_attempts"
+    # -- claiming ---------------------------------------------------------------------
+
+    def _owned(self, claimed: ClaimedJob) -> ColumnElement[bool]:
+        """The compare-and-set that proves this run still holds the job's lease."""
+        return and_(
+            Job.id == claimed.id,
+            Job.status == JobStatus.RUNNING,
+            Job.locked_by == self.name,
+            Job.attempts == claimed.attempts,
         )
-        params = {
-            "worker": self.name,
-            "lease": self._db_time(lease_until),
-            "now": self._db_time(now),
-            "limit": limit,
-        }
+
+    async def claim(self, limit: int, *, now: datetime | None = None) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs (pending and due, or running with an expired
+        lease); jobs whose lease ran out on their last attempt go ``dead`` instead."""
+        now = now or utcnow()
+        lease_until = now + timedelta(seconds=self.lease_seconds)
+        expired = and_(Job.status == JobStatus.RUNNING, Job.locked_until < now)
         async with self.db.unit_of_work() as session:
-            rows = (await session.execute(stmt, params)).all()
-        claimed = []
-        for row in rows:
-            payload = row.payload
-            if isinstance(payload, str):  # raw SQL returns SQLite's JSON as text
-                payload = json.loads(payload)
-            claimed.append(
-                ClaimedJob(row.id, row.name, payload or {}, row.attempts, row.max_attempts)
+            exhausted = (
+                select(Job.id)
+                .where(expired, Job.attempts >= Job.max_attempts)
+                .with_for_update(skip_locked=True)
             )
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(exhausted.scalar_subquery()))
+                .values(
+                    status=JobStatus.DEAD,
+                    finished_at=now,
+                    locked_until=None,
+                    last_error=literal("gave up: the lease ran out on the last attempt (")
+                    + func.coalesce(Job.locked_by, "")
+                    + literal(")"),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            due = (
+                select(Job.id)
+                .where(
+                    or_(
+                        and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+                        and_(expired, Job.attempts < Job.max_attempts),
+                    )
+                )
+                .order_by(Job.run_at, Job.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(due.scalar_subquery()))
+                    .values(
+                        status=JobStatus.RUNNING,
+                        locked_by=self.name,
+                        locked_until=lease_until,
+                        attempts=Job.attempts + 1,
+                        last_error=case(
+                            (
+                                Job.status == JobStatus.RUNNING,
+                                literal("the lease ran out (")
+                                + func.coalesce(Job.locked_by, "")
+                                + literal(")"),
+                            ),
+                            else_=Job.last_error,
+                        ),
+                    )
+                    .returning(Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+        claimed = [
+            ClaimedJob(
+                row.id, row.name, row.payload or {}, row.attempts, row.max_attempts, lease_until
+            )
+            for row in rows
+        ]
+        claimed.sort(key=lambda c: c.id)
         return claimed
 
-    def _db_time(self, value: Any) -> Any:
-        # raw SQL bypasses the UTCDateTime type: SQLite stores naive UTC text
-        return value.replace(tzinfo=None).isoformat(sep=" ") if self.db.is_sqlite else value
+    async def _extend_lease(self, claimed: ClaimedJob, seconds: float) -> ClaimedJob | None:
+        lease_until = utcnow() + timedelta(seconds=seconds)
+        async with self.db.unit_of_work() as session:
+            row = (
+                await session.execute(
+                    update(Job)
+                    .where(self._owned(claimed))
+                    .values(locked_until=lease_until)
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).first()
+        if row is None:
+            return None
+        return ClaimedJob(
+            claimed.id,
+            claimed.name,
+            claimed.payload,
+            claimed.attempts,
+            claimed.max_attempts,
+            lease_until,
+        )
+
+    # -- running ----------------------------------------------------------------------
 
     async def run_job(self, claimed: ClaimedJob) -> str:
+        """Run one claimed job; returns done, failed, dead or lease_lost."""
         spec = registry.get(claimed.name)
         if claimed.attempts > claimed.max_attempts:
-            await self._finish(
-                claimed, JobStatus.DEAD, "gave up: the job's lease ran out too often"
-            )
+            await self._finish(claimed, JobStatus.DEAD, "gave up: no attempts left")
             return JobStatus.DEAD
         if spec is None:
-            await self._fail(claimed, f"no handler is registered for job {claimed.name!r}")
-            return "failed"
+            return await self._fail(claimed, f"no handler is registered for job {claimed.name!r}")
+        if spec.timeout_seconds:
+            needed = spec.timeout_seconds + LEASE_MARGIN_SECONDS
+            remaining = (claimed.lease_until - utcnow()).total_seconds()
+            if needed > remaining:
+                extended = await self._extend_lease(claimed, needed)
+                if extended is None:
+                    log.warning("job %s (%s): lease lost before start", claimed.id, claimed.name)
+                    return "lease_lost"
+                claimed = extended
+        remaining = (claimed.lease_until - utcnow()).total_seconds()
+        if remaining <= 0:
+            log.warning("job %s (%s): lease ran out before start", claimed.id, claimed.name)
+            return "lease_lost"
+        by_lease = spec.timeout_seconds is None or remaining < spec.timeout_seconds
+        budget = remaining if by_lease else float(spec.timeout_seconds or remaining)
         try:
             async with self.db.unit_of_work() as session:
                 ctx = registry.JobContext(session, claimed.id, claimed.attempts, self.settings)
-                coro = spec.handler(ctx, claimed.payload)
-                if spec.timeout_seconds:
-                    await asyncio.wait_for(coro, spec.timeout_seconds)
-                else:
-                    await coro
-                done = await session.execute(
-                    text(
-                        "UPDATE jobs SET status = 'done', finished_at = :now, locked_until = NULL, "
-                        "last_error = NULL WHERE id = :id AND locked_by = :worker "
-                        "AND status = 'running'"
-                    ),
-                    {"now": self._db_time(utcnow()), "id": claimed.id, "worker": self.name},
-                )
-                if done.rowcount != 1:  # type: ignore[attr-defined]
+                deadline = asyncio.timeout(budget)
+                try:
+                    async with deadline:
+                        await spec.handler(ctx, claimed.payload)
+                except TimeoutError as exc:
+                    if not deadline.expired():
+                        raise  # the handler's own timeout, reported as it is
+                    which = "its lease" if by_lease else "its timeout"
+                    raise TimeoutError(f"ran past {which} ({budget:.0f} s)") from exc
+                done = (
+                    await session.execute(
+                        update(Job)
+                        .where(self._owned(claimed))
+                        .values(
+                            status=JobStatus.DONE,
+                            finished_at=utcnow(),
+                            locked_until=None,
+                            last_error=None,
+                        )
+                        .returning(Job.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).first()
+                if done is None:
                     raise LeaseLost(f"job {claimed.id} was taken over by another worker")
         except LeaseLost:
             log.warning("job %s (%s): lease lost, changes rolled back", claimed.id, claimed.name)
@@ -140,65 +255,73 @@ class Worker:
         except Exception as exc:
             log.warning("job %s (%s) failed: %s", claimed.id, claimed.name, exc)
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            await self._fail(claimed, detail[:4000])
-            return "failed"
+            return await self._fail(claimed, detail[:MAX_ERROR_CHARS])
         return JobStatus.DONE
 
-    async def _fail(self, claimed: ClaimedJob, error: str) -> None:
+    async def _fail(self, claimed: ClaimedJob, error: str) -> str:
         if claimed.attempts >= claimed.max_attempts:
             await self._finish(claimed, JobStatus.DEAD, error)
-            return
+            return JobStatus.DEAD
         retry_at = utcnow() + timedelta(seconds=backoff_seconds(claimed.attempts))
         async with self.db.unit_of_work() as session:
             await session.execute(
-                text(
-                    "UPDATE jobs SET status = 'pending', run_at = :run_at, locked_by = NULL, "
-                    "locked_until = NULL, last_error = :error "
-                    "WHERE id = :id AND locked_by = :worker"
-                ),
-                {
-                    "run_at": self._db_time(retry_at),
-                    "error": error,
-                    "id": claimed.id,
-                    "worker": self.name,
-                },
+                update(Job)
+                .where(self._owned(claimed))
+                .values(
+                    status=JobStatus.PENDING,
+                    run_at=retry_at,
+                    locked_by=None,
+                    locked_until=None,
+                    last_error=error,
+                )
+                .execution_options(synchronize_session=False)
             )
+        return "failed"
 
     async def _finish(self, claimed: ClaimedJob, status: str, error: str | None) -> None:
         async with self.db.unit_of_work() as session:
             await session.execute(
-                text(
-                    "UPDATE jobs SET status = :status, finished_at = :now, locked_until = NULL, "
-                    "last_error = :error WHERE id = :id AND locked_by = :worker"
-                ),
-                {
-                    "status": status,
-                    "now": self._db_time(utcnow()),
-                    "error": error,
-                    "id": claimed.id,
-                    "worker": self.name,
-                },
+                update(Job)
+                .where(self._owned(claimed))
+                .values(status=status, finished_at=utcnow(), locked_until=None, last_error=error)
+                .execution_options(synchronize_session=False)
             )
 
-    async def schedule_periodic(self) -> None:
+    # -- scheduling -------------------------------------------------------------------
+
+    async def schedule_periodic(self, *, now: datetime | None = None) -> int:
+        """Enqueue each periodic job once per slot, however many workers try; returns
+        how many this call enqueued."""
         specs = registry.periodic_jobs()
-        if not specs:
-            return
-        now = utcnow()
+        now = now or utcnow()
+        slots = {
+            spec.name: int(now.timestamp()) // spec.every_seconds
+            for spec in specs.values()
+            if self._scheduled_slots.get(spec.name) != int(now.timestamp()) // spec.every_seconds
+        }
+        if not slots:
+            return 0
+        enqueued = 0
         async with self.db.unit_of_work() as session:
-            for spec in specs.values():
-                slot = int(now.timestamp()) // spec.every_seconds
-                await enqueue(
+            for name, slot in slots.items():
+                job_spec = registry.get(name)
+                job_id = await service.enqueue(
                     session,
-                    spec.name,
+                    name,
                     {"slot": slot},
-                    idempotency_key=f"periodic:{spec.name}:{slot}",
-                    max_attempts=1,
+                    run_at=now,
+                    idempotency_key=f"periodic:{name}:{slot}",
+                    max_attempts=(job_spec.max_attempts if job_spec else None) or 1,
                 )
+                if job_id is not None:
+                    enqueued += 1
+        self._scheduled_slots.update(slots)
+        return enqueued
 
     async def run_once(self) -> int:
         """Claim and run what is due now; returns how many jobs were run."""
-        await self.schedule_periodic()
+        if self.periodic:
+            await self.schedule_periodic()
         total = 0
         while True:
             batch = await self.claim(self.concurrency)
@@ -208,14 +331,17 @@ class Worker:
             total += len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; a due job enqueued in this process wakes it early."""
+        self._loop = asyncio.get_running_loop()
+        service.add_enqueue_listener(self.wake)
         log.info("worker %s started", self.name)
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("worker loop error")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before the round: a wake during it triggers another
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("worker loop error")
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 try:
@@ -227,4 +353,6 @@ class Worker:
                 finally:
                     waiter.cancel()
                     stopper.cancel()
-        log.info("worker %s stopped", self.name)
+        finally:
+            service.remove_enqueue_listener(self.wake)
+            log.info("worker %s stopped", self.name)
