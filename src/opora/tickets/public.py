@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from opora.auth.models import User
 from opora.contacts.models import Contact
+from opora.fields import service as fields
 from opora.tickets import repository, service
 from opora.tickets.models import Message, Ticket
 from opora.tickets.schemas import (
@@ -47,8 +48,17 @@ async def _names(session: Session, messages: list[Message]) -> dict[tuple[str, i
     return names
 
 
+async def _customer_fields(session: Session) -> frozenset[str]:
+    """Keys of the ticket fields a customer may see; the others stay with the agents."""
+    defs = await fields.definitions(session, entity="ticket", customer_only=True)
+    return frozenset(d.key for d in defs)
+
+
 async def _customer_read(
-    session: Session, ticket: Ticket, detail: service.TicketDetail | None
+    session: Session,
+    ticket: Ticket,
+    detail: service.TicketDetail | None,
+    shown_fields: frozenset[str],
 ) -> CustomerTicketRead:
     assignee_name = None
     if ticket.assignee_id:
@@ -85,7 +95,7 @@ async def _customer_read(
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
         assignee_name=assignee_name,
-        custom_fields=ticket.custom_fields,
+        custom_fields={k: v for k, v in ticket.custom_fields.items() if k in shown_fields},
         messages=messages,
     )
 
@@ -95,22 +105,25 @@ async def my_tickets(
     actor: CustomerActor,
     session: Session,
     status: str | None = None,
+    q: Annotated[str | None, Query(max_length=500, description="words to search for")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: str | None = None,
 ) -> Page[CustomerTicketRead]:
     filters = repository.TicketFilters(status=tuple(s for s in (status or "").split(",") if s))
     tickets, _, next_cursor = await service.list_tickets(
-        session, actor=actor, filters=filters, limit=limit, cursor=cursor
+        session, actor=actor, filters=filters, query=q, limit=limit, cursor=cursor
     )
+    shown = await _customer_fields(session)
     return Page[CustomerTicketRead](
-        items=[await _customer_read(session, t, None) for t in tickets], next_cursor=next_cursor
+        items=[await _customer_read(session, t, None, shown) for t in tickets],
+        next_cursor=next_cursor,
     )
 
 
 @router.get("/tickets/{ticket_id}", response_model=CustomerTicketRead)
 async def my_ticket(ticket_id: int, actor: CustomerActor, session: Session) -> CustomerTicketRead:
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id)
-    return await _customer_read(session, detail.ticket, detail)
+    return await _customer_read(session, detail.ticket, detail, await _customer_fields(session))
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreated)
@@ -128,4 +141,4 @@ async def reply(
     """Returns the ticket the reply landed on: a new follow-up when the old one was closed."""
     added = await service.add_customer_message(session, actor=actor, ticket_id=ticket_id, data=data)
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=added.ticket.id)
-    return await _customer_read(session, detail.ticket, detail)
+    return await _customer_read(session, detail.ticket, detail, await _customer_fields(session))
