@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,8 +17,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = None
     redis_url: str | None = None
-    secret_key: str = "change-me-in-production"
-    base_url: str = "http://127.0.0.1:8000"
 
     # attachments
     max_attachment_bytes: int = 25 * 1024 * 1024
@@ -28,11 +25,6 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = True
     worker_poll_seconds: float = 1.0
     job_lease_seconds: int = 300
-    job_max_attempts: int = 5
-
-    # demo data is loaded by `make run` on the first start only
-    company_name: str = "Opora Demo"
-    default_language: str = Field(default="en", pattern="^(en|ru)$")
 
     @property
     def resolved_database_url(self) -> str:

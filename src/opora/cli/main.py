@@ -46,7 +46,14 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    worker: Annotated[bool, typer.Option(help="run the job worker in this process")] = True,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="run the job worker in this process [default: OPORA_RUN_WORKER_IN_PROCESS, true]",
+            show_default=False,
+        ),
+    ] = None,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
     log_level: str = "info",
 ) -> None:

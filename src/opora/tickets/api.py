@@ -112,7 +112,7 @@ async def list_tickets(
         unassigned=unassigned,
         group_id=group_id,
         line=line,
-        tag=tag.strip().lower() if tag else None,
+        tag=service.normalize_tag(tag) if tag and tag.strip() else None,
         requester_id=requester_id,
         organization_id=organization_id,
         updated_since=updated_since,

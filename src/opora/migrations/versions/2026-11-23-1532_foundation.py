@@ -261,7 +261,7 @@ def upgrade() -> None:
             ["group_id"],
             ["groups.id"],
             name=op.f("fk_tickets_group_id_groups"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["merged_into_id"], ["tickets.id"], name=op.f("fk_tickets_merged_into_id_tickets")
