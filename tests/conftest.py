@@ -130,6 +130,19 @@ async def truncate_all(url: str) -> None:
         await db.dispose()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with test-sized parameters: real hashes that verify, but milliseconds to make
+    instead of a noticeable fraction of a second per persona, per test."""
+    from argon2 import PasswordHasher
+
+    from opora.auth import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    )
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

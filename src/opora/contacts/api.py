@@ -19,6 +19,7 @@ from opora.contacts.schemas import (
     OrganizationRead,
     OrganizationUpdate,
 )
+from opora.errors import InvalidInput
 from opora.kit.pagination import decode_cursor, encode_cursor
 from opora.web.deps import AgentActor, Session, UnitOfWorkRoute
 
@@ -38,6 +39,13 @@ async def contact_reads(session: Session, contacts: list[Contact]) -> list[Conta
         read.email = next((i.value for i in mine if i.kind == "email"), None)
         reads.append(read)
     return reads
+
+
+def _after_id(cursor: str) -> int:
+    values = decode_cursor(cursor)
+    if len(values) != 1 or type(values[0]) is not int:
+        raise InvalidInput("the cursor is not one this server gave out", field="cursor")
+    return values[0]
 
 
 class ContactPage(BaseModel):
@@ -67,8 +75,7 @@ async def list_contacts(
         with_ident = select(ContactIdentity.contact_id).where(ContactIdentity.value.like(like))
         stmt = stmt.where(or_(Contact.name.ilike(like), Contact.id.in_(with_ident)))
     if cursor:
-        (last_id,) = decode_cursor(cursor)
-        stmt = stmt.where(Contact.id > int(last_id))
+        stmt = stmt.where(Contact.id > _after_id(cursor))
     rows = list((await session.execute(stmt.order_by(Contact.id).limit(limit + 1))).scalars())
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return ContactPage(items=await contact_reads(session, rows[:limit]), next_cursor=next_cursor)
@@ -112,8 +119,7 @@ async def list_organizations(
     if q:
         stmt = stmt.where(Organization.name.ilike(f"%{q.strip()}%"))
     if cursor:
-        (last_id,) = decode_cursor(cursor)
-        stmt = stmt.where(Organization.id > int(last_id))
+        stmt = stmt.where(Organization.id > _after_id(cursor))
     rows = list((await session.execute(stmt.order_by(Organization.id).limit(limit + 1))).scalars())
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return OrganizationPage(

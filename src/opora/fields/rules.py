@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,6 +33,8 @@ def coerce(defn: FieldDef, value: Any, path: str) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"{defn.key} must be a number", field=path)
+        if not math.isfinite(value):  # NaN and Infinity cannot be stored as JSON
+            raise InvalidInput(f"{defn.key} must be a finite number", field=path)
         return value
     if kind == "date":
         if not isinstance(value, str):

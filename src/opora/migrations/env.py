@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -12,7 +12,7 @@ from opora.migrations.models import include_object, metadata
 config = context.config
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our UTC type as the plain column type it stores, so that generated
     migrations never import application code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, select, text, update
+from sqlalchemy import Select, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.search.analysis import fts5_query, index_text, query_groups, tsquery
@@ -94,23 +94,34 @@ async def move_ticket_documents(
 def matching_ticket_ids(
     dialect: str, query: str, *, include_internal: bool, kinds: tuple[str, ...] | None = None
 ) -> Select[int | None] | None:
-    """A subquery of ticket ids whose documents match ``query``; None when it has no words."""
+    """A subquery of ticket ids whose documents match ``query``; None when it has no words.
+
+    A ticket matches when each word of the query is somewhere in it (its subject or any
+    message), not necessarily all in one document."""
     groups = query_groups(query)
     if not groups:
         return None
-    stmt = select(SearchDocument.ticket_id).where(SearchDocument.ticket_id.is_not(None))
-    if not include_internal:
-        stmt = stmt.where(SearchDocument.internal.is_(False))
-    if kinds:
-        stmt = stmt.where(SearchDocument.kind.in_(kinds))
-    if dialect == "postgresql":
-        return stmt.where(
-            text("search_documents.tsv @@ to_tsquery('simple', :tsq)").bindparams(
-                tsq=tsquery(groups)
+
+    def documents_matching(group: list[str]) -> Select[int | None]:
+        stmt = select(SearchDocument.ticket_id).where(SearchDocument.ticket_id.is_not(None))
+        if not include_internal:
+            stmt = stmt.where(SearchDocument.internal.is_(False))
+        if kinds:
+            stmt = stmt.where(SearchDocument.kind.in_(kinds))
+        if dialect == "postgresql":
+            return stmt.where(
+                text("search_documents.tsv @@ to_tsquery('simple', :tsq)").bindparams(
+                    bindparam("tsq", tsquery([group]), unique=True)
+                )
             )
+        return stmt.where(
+            text(
+                "search_documents.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :q)"
+            ).bindparams(bindparam("q", fts5_query([group]), unique=True))
         )
-    return stmt.where(
-        text(
-            "search_documents.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :ftsq)"
-        ).bindparams(ftsq=fts5_query(groups))
-    )
+
+    first, *rest = groups
+    stmt = documents_matching(first)
+    for group in rest:
+        stmt = stmt.where(SearchDocument.ticket_id.in_(documents_matching(group)))
+    return stmt

@@ -199,7 +199,13 @@ async def list_tickets(
         if len(values) != 2 or values[0] is None:
             raise InvalidInput("the cursor is not one this server gave out", field="cursor")
         raw, last_id = values
-        key: Any = datetime.fromisoformat(raw) if column.key.endswith("_at") else int(raw)
+        try:  # a cursor comes back from the client: trust nothing in it
+            key: Any = datetime.fromisoformat(raw) if column.key.endswith("_at") else int(raw)
+            last_id = int(last_id)
+        except (TypeError, ValueError):
+            key = None
+        if key is None or (isinstance(key, datetime) and key.tzinfo is None):
+            raise InvalidInput("the cursor is not one this server gave out", field="cursor")
         if descending:
             stmt = stmt.where(or_(column < key, and_(column == key, Ticket.id < last_id)))
         else:

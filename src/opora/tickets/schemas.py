@@ -233,6 +233,7 @@ class TicketRead(TicketListItem):
     solved_at: datetime | None
     closed_at: datetime | None
     resolution: dict[str, Any]
+    satisfaction: str | None = None
     follower_contact_ids: list[int] = []
     links: list[LinkRead] = []
     sla: SlaRead = SlaRead()

@@ -161,11 +161,16 @@ async def _next_number(session: AsyncSession) -> int:
         .returning(Counter.value)
     )
     value = (await session.execute(stmt)).scalar_one_or_none()
-    if value is None:
+    if value is None:  # the first ticket: create the counter, racing other first tickets
         start = (await session.execute(select(func.max(Ticket.number)))).scalar() or 0
-        session.add(Counter(name=TICKET_NUMBER, value=start + 1))
-        await session.flush()
-        return int(start + 1)
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await session.execute(
+            insert(Counter)
+            .values(name=TICKET_NUMBER, value=start)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        value = (await session.execute(stmt)).scalar_one()
     return int(value)
 
 
@@ -547,7 +552,7 @@ async def update_ticket(
         old_status = ticket.status
         _set_status(ticket, data.status, now)
         changed.append(("status", old_status, data.status.value))
-    await _change_tags(session, actor, ticket, data, now)
+    tags_changed = await _change_tags(session, actor, ticket, data, now)
     if changed:
         # required fields must hold once a ticket is being solved
         if ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
@@ -564,34 +569,33 @@ async def update_ticket(
                 session, kind="ticket", ref_id=ticket.id, ticket_id=ticket.id, text_=ticket.subject
             )
     await session.flush()
-    if changed:
+    if changed or tags_changed:
+        names = {f for f, _, _ in changed} | ({"tags"} if tags_changed else set())
         events.record(
             session,
-            events.DomainEvent(
-                "ticket.updated",
-                {"ticket_id": ticket.id, "fields": sorted({f for f, _, _ in changed})},
-            ),
+            events.DomainEvent("ticket.updated", {"ticket_id": ticket.id, "fields": sorted(names)}),
         )
     return ticket
 
 
 async def _change_tags(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: TicketUpdate, now: datetime
-) -> None:
+) -> bool:
     if data.tags is None and not data.add_tags and not data.remove_tags:
-        return
+        return False
     current = set((await repository.tags_of(session, [ticket.id]))[ticket.id])
     wanted = {normalize_tag(t) for t in data.tags} if data.tags is not None else set(current)
     wanted |= {normalize_tag(t) for t in data.add_tags}
     wanted -= {normalize_tag(t) for t in data.remove_tags}
     if wanted == current:
-        return
+        return False
     await session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id))
     ids = await _tag_ids(session, sorted(wanted))
     session.add_all(TicketTag(ticket_id=ticket.id, tag_id=tid) for tid in ids.values())
     ticket.updated_at = now
     _event(session, ticket.id, actor, "field_changed", field="tags",
            old=sorted(current), new=sorted(wanted), at=now)  # fmt: skip
+    return True
 
 
 @dataclass(frozen=True, slots=True)
