@@ -53,7 +53,7 @@ class Server:
 
     async def __aenter__(self) -> Server:
         cmd = [sys.executable, "-m", "opora.cli.main", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)  # noqa: ASYNC220 (once)
         async with httpx.AsyncClient() as client:
             for _ in range(300):
                 try:

@@ -5,8 +5,8 @@
 
 Groups, agents, the admin and its API token go through the services; organizations,
 contacts, tickets, their first messages, 'created' events and search documents are
-bulk-inserted (SQLite: executemany in one transaction; PostgreSQL: COPY). The search
-terms are produced by the same analysis the app uses, so search works on the data.
+bulk-inserted (SQLite: executemany in one transaction; PostgreSQL: COPY). The ticket
+search terms are produced by the same analysis the app uses, so search works on the data.
 One ticket gets 20 messages (public replies and internal notes) for the ticket-page
 figure. What the API benchmark needs (URL, token, ids) is written to
 benchmarks/.data/<backend>.json.
@@ -75,6 +75,10 @@ BODIES_EN = [
     "{s}. This has been going on for three days, please help. Error code E{n}.",
 ]
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge", "Яндекс Браузер"]
+
+
+def ticket_terms(t: dict[str, Any]) -> str:
+    return index_text(f"{t['subject']}\n{t['body']}")
 
 
 def sqlite_ts(value: datetime) -> str:
@@ -253,16 +257,8 @@ def load_sqlite(path: Path, ctx: dict[str, Any], n: int, rng: random.Random) -> 
             rows,
         )
         conn.executemany(
-            "INSERT INTO search_documents (kind, ref_id, ticket_id, internal, terms) "
-            "VALUES (?, ?, ?, 0, ?)",
-            [
-                row
-                for t in batch
-                for row in (
-                    ("ticket", t["id"], t["id"], index_text(t["subject"])),
-                    ("message", t["id"], t["id"], index_text(t["body"])),
-                )
-            ],
+            "INSERT INTO ticket_search (ticket_id, public_terms, all_terms) VALUES (?, ?, ?)",
+            [(t["id"], terms, terms) for t in batch for terms in [ticket_terms(t)]],
         )
         batch.clear()
 
@@ -324,10 +320,8 @@ async def load_postgres(url: str, ctx: dict[str, Any], n: int, rng: random.Rando
         )
         ctx["contacts"] = [(c["id"], c["organization_id"]) for c in contacts]
         batch: list[dict[str, Any]] = []
-        doc_id = 0
 
         async def flush() -> None:
-            nonlocal doc_id
             await conn.copy_records_to_table(
                 "tickets",
                 columns=[
@@ -369,15 +363,10 @@ async def load_postgres(url: str, ctx: dict[str, Any], n: int, rng: random.Rando
                     for t in batch
                 ],
             )  # fmt: skip
-            docs = []
-            for t in batch:
-                for kind, text in (("ticket", t["subject"]), ("message", t["body"])):
-                    doc_id += 1
-                    docs.append((doc_id, kind, t["id"], t["id"], False, index_text(text)))
             await conn.copy_records_to_table(
-                "search_documents",
-                columns=["id", "kind", "ref_id", "ticket_id", "internal", "terms"],
-                records=docs,
+                "ticket_search",
+                columns=["ticket_id", "public_terms", "all_terms"],
+                records=[(t["id"], terms, terms) for t in batch for terms in [ticket_terms(t)]],
             )
             batch.clear()
 
@@ -388,7 +377,7 @@ async def load_postgres(url: str, ctx: dict[str, Any], n: int, rng: random.Rando
         if batch:
             await flush()
         for table in ("organizations", "contacts", "contact_identities", "tickets", "messages",
-                      "ticket_events", "search_documents"):  # fmt: skip
+                      "ticket_events"):  # fmt: skip
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"

@@ -85,10 +85,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # take transaction control away from the driver so our BEGIN is the one that runs
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # the busy timeout first: the pragmas below may themselves wait for another writer
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()

@@ -14,12 +14,12 @@ from sqlalchemy import event, func, select
 from opora.contacts.models import Contact, ContactIdentity
 from opora.db import Database
 from opora.kit.pagination import encode_cursor
-from opora.search.models import SearchDocument
+from opora.search.models import TicketSearch
 from opora.tickets.models import Counter, Message, Tag, Ticket, TicketEvent, TicketTag
 from tests.conftest import Company, Persona
 
 API = "/api/v1"
-WRITTEN = (Ticket, Message, TicketEvent, TicketTag, Tag, Contact, ContactIdentity, SearchDocument)
+WRITTEN = (Ticket, Message, TicketEvent, TicketTag, Tag, Contact, ContactIdentity, TicketSearch)
 
 
 async def create(

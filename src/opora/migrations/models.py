@@ -14,20 +14,20 @@ metadata = Base.metadata
 
 # The search backend is built by hand in the migrations and is not in the models, so
 # autogenerate would offer to drop it. These objects, and only these, are left out:
-#   SQLite: the FTS5 table search_fts and its shadow tables (search_fts_data, _idx, ...);
-#   PostgreSQL: the generated column search_documents.tsv and its GIN index.
-SEARCH_BACKEND_TABLE_PREFIX = "search_fts"
-SEARCH_BACKEND_COLUMN = ("search_documents", "tsv")
-SEARCH_BACKEND_INDEX = "ix_search_documents_tsv"
+#   SQLite: the FTS5 tables ticket_fts_public / ticket_fts_all and their shadow tables;
+#   PostgreSQL: the generated columns ticket_search.public_tsv / all_tsv and their GIN indexes.
+SEARCH_BACKEND_TABLE_PREFIX = "ticket_fts_"
+SEARCH_BACKEND_COLUMNS = frozenset({("ticket_search", "public_tsv"), ("ticket_search", "all_tsv")})
+SEARCH_BACKEND_INDEXES = frozenset({"ix_ticket_search_public_tsv", "ix_ticket_search_all_tsv"})
 
 
 def is_search_backend(obj: Any, name: str | None, type_: str) -> bool:
     if type_ == "table":
         return (name or "").startswith(SEARCH_BACKEND_TABLE_PREFIX)
     if type_ == "column":
-        return (obj.table.name, name) == SEARCH_BACKEND_COLUMN
+        return (obj.table.name, name) in SEARCH_BACKEND_COLUMNS
     if type_ == "index":
-        return name == SEARCH_BACKEND_INDEX
+        return name in SEARCH_BACKEND_INDEXES
     return False
 
 

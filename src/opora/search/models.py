@@ -1,27 +1,26 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opora.db import Base, IdMixin
+from opora.db import Base
 
 
-class SearchDocument(IdMixin, Base):
-    """Analysed text of one searchable thing (a ticket's subject, a message, an article).
+class TicketSearch(Base):
+    """The analysed text of one ticket, as two documents keyed by the ticket id:
+    ``public_terms`` (subject and public messages: what a customer may search) and
+    ``all_terms`` (the same plus internal notes: what agents search).
 
-    ``terms`` holds the stems; SQLite indexes it with the FTS5 table ``search_fts``
-    (kept in step by triggers), PostgreSQL with the generated ``tsv`` column (GIN).
+    SQLite indexes each column with an FTS5 table whose rowid *is* the ticket id
+    (``ticket_fts_public``, ``ticket_fts_all``, kept in step by triggers); PostgreSQL with
+    generated tsvector columns (``public_tsv``, ``all_tsv``) and GIN indexes. A match
+    therefore yields ticket ids directly, with no lookup per matching document.
     """
 
-    __tablename__ = "search_documents"
-    __table_args__ = (
-        UniqueConstraint("kind", "ref_id"),
-        Index("ix_search_documents_ticket", "ticket_id"),
-    )
+    __tablename__ = "ticket_search"
 
-    kind: Mapped[str] = mapped_column(String(20))
-    ref_id: Mapped[int] = mapped_column(Integer)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    internal: Mapped[bool] = mapped_column(Boolean, default=False)
-    locale: Mapped[str | None] = mapped_column(String(10))
-    terms: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    public_terms: Mapped[str] = mapped_column(Text, default="")
+    all_terms: Mapped[str] = mapped_column(Text, default="")

@@ -1,127 +1,124 @@
-"""Index and query documents; the backend is chosen by the session's dialect."""
+"""Full-text indexes and the ticket index built on them.
+
+``TextIndex`` is the one interface over the two backends: a column of analysed terms in
+a content table keyed by an integer, indexed by an FTS5 table (SQLite) or a generated
+tsvector column with a GIN index (PostgreSQL). ``keys_matching`` turns a query into a
+subquery of keys on either backend. The ticket index below uses two of them; the
+knowledge base adds its own with the same class.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, delete, select, text, update
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, TextClause, column, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 
 from opora.search.analysis import fts5_query, index_text, query_groups, tsquery
-from opora.search.models import SearchDocument
+from opora.search.models import TicketSearch
+
+# A ticket's terms stop growing here (tsvector's limit is 1 MB; a ticket this long is
+# a log dump, and its first 400,000 characters of terms are plenty to find it by).
+MAX_TERMS_CHARS = 400_000
+
+
+@dataclass(frozen=True, slots=True)
+class TextIndex:
+    table: str  # the content table
+    key: str  # its integer key: the FTS5 rowid, and what a match returns
+    column: str  # the column of analysed terms
+    fts_table: str  # SQLite: the FTS5 table over ``column``
+    tsv_column: str  # PostgreSQL: the generated tsvector column over ``column``
+
+    def keys_matching(self, dialect: str, groups: list[list[str]]) -> TextualSelect:
+        """``SELECT key`` of the rows having a stem of every group."""
+        if dialect == "postgresql":
+            sql: TextClause = text(
+                f"SELECT {self.key} FROM {self.table} "
+                f"WHERE {self.tsv_column} @@ to_tsquery('simple', :tsq)"
+            ).bindparams(tsq=tsquery(groups))
+        else:
+            sql = text(
+                f"SELECT rowid AS {self.key} FROM {self.fts_table} "
+                f"WHERE {self.fts_table} MATCH :ftsq"
+            ).bindparams(ftsq=fts5_query(groups))
+        return sql.columns(column(self.key, Integer))
+
+
+TICKETS_PUBLIC = TextIndex(
+    "ticket_search", "ticket_id", "public_terms", "ticket_fts_public", "public_tsv"
+)
+TICKETS_ALL = TextIndex("ticket_search", "ticket_id", "all_terms", "ticket_fts_all", "all_tsv")
 
 
 def _dialect(session: AsyncSession) -> str:
-    bind = session.get_bind()
-    return bind.dialect.name
-
-
-async def index_document(
-    session: AsyncSession,
-    *,
-    kind: str,
-    ref_id: int,
-    text_: str,
-    ticket_id: int | None = None,
-    internal: bool = False,
-    locale: str | None = None,
-) -> None:
-    """Add or replace the document (kind, ref_id)."""
-    terms = index_text(text_)
-    existing = (
-        await session.execute(
-            select(SearchDocument).where(
-                SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is None:
-        session.add(
-            SearchDocument(
-                kind=kind,
-                ref_id=ref_id,
-                ticket_id=ticket_id,
-                internal=internal,
-                locale=locale,
-                terms=terms,
-            )
-        )
-    else:
-        existing.terms = terms
-        existing.ticket_id = ticket_id
-        existing.internal = internal
-        existing.locale = locale
-    await session.flush()
-
-
-async def add_document(
-    session: AsyncSession,
-    *,
-    kind: str,
-    ref_id: int,
-    text_: str,
-    ticket_id: int | None = None,
-    internal: bool = False,
-    locale: str | None = None,
-) -> None:
-    """Add a new document without checking for an old one (hot path: new messages)."""
-    session.add(
-        SearchDocument(
-            kind=kind,
-            ref_id=ref_id,
-            ticket_id=ticket_id,
-            internal=internal,
-            locale=locale,
-            terms=index_text(text_),
-        )
-    )
-
-
-async def remove_document(session: AsyncSession, *, kind: str, ref_id: int) -> None:
-    await session.execute(
-        delete(SearchDocument).where(SearchDocument.kind == kind, SearchDocument.ref_id == ref_id)
-    )
-
-
-async def move_ticket_documents(
-    session: AsyncSession, *, from_ticket_id: int, to_ticket_id: int, kinds: tuple[str, ...]
-) -> None:
-    await session.execute(
-        update(SearchDocument)
-        .where(SearchDocument.ticket_id == from_ticket_id, SearchDocument.kind.in_(kinds))
-        .values(ticket_id=to_ticket_id)
-    )
+    return session.get_bind().dialect.name
 
 
 def matching_ticket_ids(
-    dialect: str, query: str, *, include_internal: bool, kinds: tuple[str, ...] | None = None
-) -> Select[int | None] | None:
-    """A subquery of ticket ids whose documents match ``query``; None when it has no words.
-
-    A ticket matches when each word of the query is somewhere in it (its subject or any
-    message), not necessarily all in one document."""
+    dialect: str, query: str, *, include_internal: bool
+) -> TextualSelect | None:
+    """A subquery of ticket ids having every word of ``query`` somewhere in their subject
+    or messages (internal notes too when ``include_internal``); None when ``query`` has
+    no words."""
     groups = query_groups(query)
     if not groups:
         return None
+    index = TICKETS_ALL if include_internal else TICKETS_PUBLIC
+    return index.keys_matching(dialect, groups)
 
-    def documents_matching(group: list[str]) -> Select[int | None]:
-        stmt = select(SearchDocument.ticket_id).where(SearchDocument.ticket_id.is_not(None))
-        if not include_internal:
-            stmt = stmt.where(SearchDocument.internal.is_(False))
-        if kinds:
-            stmt = stmt.where(SearchDocument.kind.in_(kinds))
-        if dialect == "postgresql":
-            return stmt.where(
-                text("search_documents.tsv @@ to_tsquery('simple', :tsq)").bindparams(
-                    bindparam("tsq", tsquery([group]), unique=True)
-                )
-            )
-        return stmt.where(
-            text(
-                "search_documents.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :q)"
-            ).bindparams(bindparam("q", fts5_query([group]), unique=True))
+
+async def index_new_ticket(
+    session: AsyncSession, *, ticket_id: int, subject: str, body: str
+) -> None:
+    terms = index_text(f"{subject}\n{body}")[:MAX_TERMS_CHARS]
+    session.add(TicketSearch(ticket_id=ticket_id, public_terms=terms, all_terms=terms))
+
+
+def _appended(col: object, terms: str) -> object:
+    return func.substr(col + " " + terms, 1, MAX_TERMS_CHARS)  # type: ignore[operator]
+
+
+async def append_message(
+    session: AsyncSession, *, ticket_id: int, text_: str, internal: bool
+) -> None:
+    """Add a new message's terms to its ticket's documents (a note only to ``all``)."""
+    terms = index_text(text_)
+    if not terms:
+        return
+    values: dict[str, object] = {"all_terms": _appended(TicketSearch.all_terms, terms)}
+    if not internal:
+        values["public_terms"] = _appended(TicketSearch.public_terms, terms)
+    result = await session.execute(
+        update(TicketSearch).where(TicketSearch.ticket_id == ticket_id).values(**values)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise LookupError(f"ticket {ticket_id} has no search document")
+
+
+async def reindex_ticket(
+    session: AsyncSession, *, ticket_id: int, subject: str, messages: list[tuple[str, bool]]
+) -> None:
+    """Rebuild a ticket's documents from its subject and (text, internal) messages, after
+    a subject change or a merge; the hot path appends instead."""
+    public, every = [index_text(subject)], [index_text(subject)]
+    for body, internal in messages:
+        terms = index_text(body)
+        every.append(terms)
+        if not internal:
+            public.append(terms)
+    values = {
+        "ticket_id": ticket_id,
+        "public_terms": " ".join(t for t in public if t)[:MAX_TERMS_CHARS],
+        "all_terms": " ".join(t for t in every if t)[:MAX_TERMS_CHARS],
+    }
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    stmt = insert(TicketSearch).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={"public_terms": values["public_terms"], "all_terms": values["all_terms"]},
         )
-
-    first, *rest = groups
-    stmt = documents_matching(first)
-    for group in rest:
-        stmt = stmt.where(SearchDocument.ticket_id.in_(documents_matching(group)))
-    return stmt
+    )

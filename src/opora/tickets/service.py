@@ -374,12 +374,7 @@ async def _insert_ticket(
         "tags": sorted({normalize_tag(t) for t in tags}),
     }
     _event(session, ticket.id, actor, "created", new=snapshot, message_id=message.id, at=now)
-    await search.add_document(
-        session, kind="ticket", ref_id=ticket.id, ticket_id=ticket.id, text_=ticket.subject
-    )
-    await search.add_document(
-        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body
-    )
+    await search.index_new_ticket(session, ticket_id=ticket.id, subject=ticket.subject, body=body)
     await session.flush()
     events.record(
         session,
@@ -477,6 +472,24 @@ def _set_status(ticket: Ticket, new: str, now: datetime) -> None:
         ticket.solved_at = None
 
 
+async def _reindex(session: AsyncSession, ticket_id: int) -> None:
+    """Rebuild the ticket's search documents from its subject and every message."""
+    subject = (
+        await session.execute(select(Ticket.subject).where(Ticket.id == ticket_id))
+    ).scalar_one()
+    rows = await session.execute(
+        select(Message.body_text, Message.visibility)
+        .where(Message.ticket_id == ticket_id)
+        .order_by(Message.created_at, Message.id)
+    )
+    await search.reindex_ticket(
+        session,
+        ticket_id=ticket_id,
+        subject=subject,
+        messages=[(body, visibility == Visibility.INTERNAL) for body, visibility in rows],
+    )
+
+
 async def _load_for_change(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
     ticket = await repository.get_readable_ticket(session, actor, ticket_id, for_update=True)
     if ticket is None:
@@ -565,9 +578,8 @@ async def update_ticket(
                 session, ticket.id, actor, "field_changed", field=field, old=old, new=new, at=now
             )
         if any(f == "subject" for f, _, _ in changed):
-            await search.index_document(
-                session, kind="ticket", ref_id=ticket.id, ticket_id=ticket.id, text_=ticket.subject
-            )
+            await session.flush()
+            await _reindex(session, ticket.id)
     await session.flush()
     if changed or tags_changed:
         names = {f for f, _, _ in changed} | ({"tags"} if tags_changed else set())
@@ -649,10 +661,7 @@ async def add_message(
     ticket.updated_at = now
     _event(session, ticket.id, actor, "note_added" if internal else "reply_added",
            message_id=message.id, at=now)  # fmt: skip
-    await search.add_document(
-        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body,
-        internal=internal,
-    )  # fmt: skip
+    await search.append_message(session, ticket_id=ticket.id, text_=body, internal=internal)
     await session.flush()
     events.record(
         session,
@@ -739,9 +748,7 @@ async def add_customer_message(
                old=ticket.status, new=new_status, at=now)  # fmt: skip
         _set_status(ticket, new_status, now)
     _event(session, ticket.id, actor, "reply_added", message_id=message.id, at=now)
-    await search.add_document(
-        session, kind="message", ref_id=message.id, ticket_id=ticket.id, text_=body
-    )
+    await search.append_message(session, ticket_id=ticket.id, text_=body, internal=False)
     await session.flush()
     events.record(
         session,
@@ -827,10 +834,7 @@ async def escalate_ticket(
         new={"line": group.line, "group_id": group.id, "reason": reason},
         message_id=note.id, at=now,
     )  # fmt: skip
-    await search.add_document(
-        session, kind="message", ref_id=note.id, ticket_id=ticket.id, text_=note.body_text,
-        internal=True,
-    )  # fmt: skip
+    await search.append_message(session, ticket_id=ticket.id, text_=note.body_text, internal=True)
     await session.flush()
     events.record(
         session,
@@ -862,9 +866,6 @@ async def merge_tickets(
     now = utcnow()
     moved = await session.execute(
         update(Message).where(Message.ticket_id == source.id).values(ticket_id=target.id)
-    )
-    await search.move_ticket_documents(
-        session, from_ticket_id=source.id, to_ticket_id=target.id, kinds=("message",)
     )
     # the source's requester and followers follow the target
     existing = {
@@ -916,6 +917,8 @@ async def merge_tickets(
                    created_at=now, created_by_id=actor.id if actor.is_user else None)
     )  # fmt: skip
     await session.flush()
+    await _reindex(session, source.id)
+    await _reindex(session, target.id)
     events.record(
         session,
         events.DomainEvent("ticket.merged", {"ticket_id": source.id, "into_id": target.id}),

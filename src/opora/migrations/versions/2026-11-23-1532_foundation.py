@@ -355,25 +355,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "search_documents",
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("ref_id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=True),
-        sa.Column("internal", sa.Boolean(), nullable=False),
-        sa.Column("locale", sa.String(length=10), nullable=True),
-        sa.Column("terms", sa.Text(), nullable=False),
-        sa.Column("id", sa.Integer(), nullable=False),
+        "ticket_search",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("public_terms", sa.Text(), nullable=False),
+        sa.Column("all_terms", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["tickets.id"],
-            name=op.f("fk_search_documents_ticket_id_tickets"),
+            name=op.f("fk_ticket_search_ticket_id_tickets"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
-        sa.UniqueConstraint("kind", "ref_id", name=op.f("uq_search_documents_kind_ref_id")),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_search")),
     )
-    with op.batch_alter_table("search_documents", schema=None) as batch_op:
-        batch_op.create_index("ix_search_documents_ticket", ["ticket_id"], unique=False)
 
     op.create_table(
         "ticket_followers",
@@ -573,10 +566,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ticket_followers_contact")
 
     op.drop_table("ticket_followers")
-    with op.batch_alter_table("search_documents", schema=None) as batch_op:
-        batch_op.drop_index("ix_search_documents_ticket")
-
-    op.drop_table("search_documents")
+    op.drop_table("ticket_search")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_ticket_created")
         batch_op.drop_index("ix_messages_external")
@@ -627,40 +617,53 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
+SEARCH_INDEXES = (("public_terms", "ticket_fts_public", "public_tsv"),
+                  ("all_terms", "ticket_fts_all", "all_tsv"))  # fmt: skip
+
+
 def _create_search_backend() -> None:
-    """SQLite: an FTS5 index over search_documents.terms, kept in step by triggers.
-    PostgreSQL: a generated tsvector column with a GIN index."""
+    """Two indexes over ticket_search, keyed by ticket id: the public text (subject and
+    public messages, for customers) and all text (plus internal notes, for agents).
+
+    SQLite: FTS5 external-content tables whose rowid is the ticket id, kept in step by
+    triggers. PostgreSQL: generated tsvector columns with GIN indexes."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "ALTER TABLE search_documents ADD COLUMN tsv tsvector "
-            "GENERATED ALWAYS AS (to_tsvector('simple', terms)) STORED"
-        )
-        op.execute("CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)")
+        for column, _, tsv in SEARCH_INDEXES:
+            op.execute(
+                f"ALTER TABLE ticket_search ADD COLUMN {tsv} tsvector "
+                f"GENERATED ALWAYS AS (to_tsvector('simple', {column})) STORED"
+            )
+            op.execute(f"CREATE INDEX ix_ticket_search_{tsv} ON ticket_search USING gin ({tsv})")
         return
-    op.execute(
-        "CREATE VIRTUAL TABLE search_fts USING fts5(terms, content='search_documents', "
-        "content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
-    )
-    op.execute(
-        "CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN "
-        "INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END"
-    )
-    op.execute(
-        "CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN "
-        "INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); END"
-    )
-    op.execute(
-        "CREATE TRIGGER search_documents_au AFTER UPDATE OF terms ON search_documents BEGIN "
-        "INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); "
-        "INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END"
-    )
+    for column, fts, _ in SEARCH_INDEXES:
+        op.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({column}, content='ticket_search', "
+            "content_rowid='ticket_id', tokenize='unicode61 remove_diacritics 0')"
+        )
+        op.execute(
+            f"CREATE TRIGGER {fts}_ai AFTER INSERT ON ticket_search BEGIN "
+            f"INSERT INTO {fts}(rowid, {column}) VALUES (new.ticket_id, new.{column}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {fts}_ad AFTER DELETE ON ticket_search BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, {column}) "
+            f"VALUES ('delete', old.ticket_id, old.{column}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {column} ON ticket_search BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, {column}) "
+            f"VALUES ('delete', old.ticket_id, old.{column}); "
+            f"INSERT INTO {fts}(rowid, {column}) VALUES (new.ticket_id, new.{column}); END"
+        )
 
 
 def _drop_search_backend() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_search_documents_tsv")
-        op.execute("ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv")
+        for _, _, tsv in SEARCH_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS ix_ticket_search_{tsv}")
+            op.execute(f"ALTER TABLE ticket_search DROP COLUMN IF EXISTS {tsv}")
         return
-    for trigger in ("search_documents_ai", "search_documents_ad", "search_documents_au"):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    op.execute("DROP TABLE IF EXISTS search_fts")
+    for _, fts, _ in SEARCH_INDEXES:
+        for suffix in ("ai", "ad", "au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+        op.execute(f"DROP TABLE IF EXISTS {fts}")
