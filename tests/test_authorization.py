@@ -586,3 +586,38 @@ async def test_a_customers_ticket_has_only_customer_facing_fields(
     (item,) = r.json()["items"]
     assert set(item) == set(ticket)
     assert item["messages"] == []
+
+
+class TestActorCache:
+    async def test_a_cached_token_stops_working_at_once_when_revoked_in_this_process(
+        self, client: httpx.AsyncClient, company: Company, db: Database
+    ) -> None:
+        async with db.unit_of_work() as s:
+            token, raw = await auth_service.create_token(s, user_id=company.l1_agent.id)
+        headers = {"Authorization": f"Bearer {raw}"}
+        assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
+        r = await client.delete(f"/api/v1/tokens/{token.id}", headers=company.admin.headers)
+        assert r.status_code == 204
+        assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 401
+
+    async def test_group_changes_reach_a_cached_actor_at_once(
+        self, client: httpx.AsyncClient, company: Company
+    ) -> None:
+        me = await client.get("/api/v1/users/me", headers=company.l1_agent.headers)
+        assert me.json()["group_ids"] == [company.l1_group_id]
+        r = await client.patch(
+            f"/api/v1/users/{company.l1_agent.id}",
+            headers=company.admin.headers,
+            json={"ticket_access": "groups", "group_ids": [company.l2_group_id]},
+        )
+        assert r.status_code == 200, r.text
+        t = await client.post(
+            "/api/v1/tickets",
+            headers=company.admin.headers,
+            json={"subject": "x", "body": "y", "requester": {"email": "carol@acme.ru"},
+                  "group_id": company.l1_group_id},
+        )  # fmt: skip
+        assert t.status_code == 201, t.text
+        # lena now sees only L2 tickets: the L1 ticket is out of her scope at once
+        r = await client.get(f"/api/v1/tickets/{t.json()['id']}", headers=company.l1_agent.headers)
+        assert r.status_code == 404

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opora.auth import cache as actor_cache
 from opora.auth import repository
 from opora.auth.actor import Actor, ActorKind
 from opora.auth.models import ApiToken, Group, GroupMembership, User
@@ -105,6 +106,7 @@ async def update_user(
             setattr(user, key, value)
     user.updated_at = utcnow()
     await session.flush()
+    actor_cache.invalidate(session)
     return user
 
 
@@ -118,6 +120,7 @@ async def deactivate_user(session: AsyncSession, *, actor: Actor, user_id: int) 
     user.is_active = False
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
     await session.flush()
+    actor_cache.invalidate(session)
 
 
 async def create_group(session: AsyncSession, *, actor: Actor, data: GroupCreate) -> Group:
@@ -160,6 +163,7 @@ async def update_group(
             session.add(GroupMembership(group_id=group_id, user_id=uid))
     group.updated_at = utcnow()
     await session.flush()
+    actor_cache.invalidate(session)
     return group
 
 
@@ -173,6 +177,7 @@ async def delete_group(session: AsyncSession, *, actor: Actor, group_id: int) ->
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("the group is still in use; deactivate it instead") from exc
+    actor_cache.invalidate(session)
 
 
 async def create_token(
@@ -225,18 +230,25 @@ def actor_for_contact(contact: Contact) -> Actor:
 async def authenticate_token(session: AsyncSession, raw: str) -> Actor:
     if not raw.startswith(TOKEN_PREFIX):
         raise Unauthorized("the API token is not valid")
-    token = await repository.token_by_hash(session, _hash_token(raw))
+    token_hash = _hash_token(raw)
+    cached = actor_cache.get(token_hash)
+    if cached is not None:
+        return cached
+    token = await repository.token_by_hash(session, token_hash)
     if token is None or token.revoked_at is not None:
         raise Unauthorized("the API token is not valid")
     if token.user_id is not None:
         user = await repository.get_user(session, token.user_id)
         if user is None or not user.is_active:
             raise Unauthorized("the API token's user is not active")
-        return await actor_for_user(session, user)
-    contact = await session.get(Contact, token.contact_id)
-    if contact is None or not contact.is_active:
-        raise Unauthorized("the API token's contact is not active")
-    return actor_for_contact(contact)
+        actor = await actor_for_user(session, user)
+    else:
+        contact = await session.get(Contact, token.contact_id)
+        if contact is None or not contact.is_active:
+            raise Unauthorized("the API token's contact is not active")
+        actor = actor_for_contact(contact)
+    actor_cache.put(token_hash, actor)
+    return actor
 
 
 async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) -> None:
@@ -247,3 +259,4 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) ->
         raise NotFound(f"token {token_id} not found")
     token.revoked_at = utcnow()
     await session.flush()
+    actor_cache.invalidate(session)

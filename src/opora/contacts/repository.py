@@ -38,6 +38,15 @@ async def find_identity(session: AsyncSession, kind: str, value: str) -> Contact
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def contact_by_identity(session: AsyncSession, kind: str, value: str) -> Contact | None:
+    stmt = (
+        select(Contact)
+        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+        .where(ContactIdentity.kind == kind, ContactIdentity.value == value)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def identities_of(session: AsyncSession, contact_ids: list[int]) -> list[ContactIdentity]:
     if not contact_ids:
         return []

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opora.auth import cache as actor_cache
 from opora.auth.actor import Actor
 from opora.contacts import repository
 from opora.contacts.models import Contact, ContactIdentity, IdentityKind, Organization
@@ -117,10 +118,8 @@ async def find_or_create_by_identity(
 ) -> tuple[Contact, bool]:
     """The contact who owns this identity, or a new one (with the organization by domain)."""
     value = normalize_identity(kind, value)
-    identity = await repository.find_identity(session, kind, value)
-    if identity is not None:
-        contact = await session.get(Contact, identity.contact_id)
-        assert contact is not None
+    contact = await repository.contact_by_identity(session, kind, value)
+    if contact is not None:
         if name and not contact.name:
             contact.name = name
         return contact, False
@@ -195,6 +194,7 @@ async def update_contact(
         kinds.add(ident.kind)
     contact.updated_at = utcnow()
     await session.flush()
+    actor_cache.invalidate(session)  # organization access may have changed
     return contact
 
 
@@ -204,6 +204,7 @@ async def deactivate_contact(session: AsyncSession, *, actor: Actor, contact_id:
     contact = await get_contact(session, actor=actor, contact_id=contact_id)
     contact.is_active = False
     await session.flush()
+    actor_cache.invalidate(session)
 
 
 async def create_organization(
@@ -273,3 +274,4 @@ async def delete_organization(session: AsyncSession, *, actor: Actor, org_id: in
     org = await get_organization(session, actor=actor, org_id=org_id)
     await session.delete(org)
     await session.flush()
+    actor_cache.invalidate(session)

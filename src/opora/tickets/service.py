@@ -141,16 +141,21 @@ async def _tag_ids(session: AsyncSession, names: list[str]) -> dict[str, int]:
     wanted = sorted({normalize_tag(n) for n in names})
     if not wanted:
         return {}
+    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted)))
+    found = {name: tag_id for name, tag_id in rows}
+    missing = [n for n in wanted if n not in found]
+    if not missing:  # the usual case: tags are a small, settled vocabulary
+        return found
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     await session.execute(
         insert(Tag)
-        .values([{"name": n, "created_at": now} for n in wanted])
-        .on_conflict_do_nothing(index_elements=["name"])
+        .values([{"name": n, "created_at": now} for n in missing])
+        .on_conflict_do_nothing(index_elements=["name"])  # another transaction's same tag
     )
-    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted)))
-    return {name: tag_id for name, tag_id in rows}
+    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(missing)))
+    return found | {name: tag_id for name, tag_id in rows}
 
 
 async def _next_number(session: AsyncSession) -> int:
