@@ -156,3 +156,35 @@ class TestSearchTickets:
 
     def test_matching_ticket_ids_is_none_for_a_query_with_no_words(self) -> None:
         assert search.matching_ticket_ids("sqlite", "?!", include_internal=True) is None
+
+
+class TestManyMatches:
+    async def test_a_common_word_lists_the_same_tickets_in_the_same_order_either_way(
+        self, client: httpx.AsyncClient, company: Company, db: Database, monkeypatch: Any
+    ) -> None:
+        """Above the threshold SQLite walks the tickets in sort order instead of sorting
+        every match; both plans must give the same pages."""
+        ids = [await create(client, company, f"Пароль {i}", "не подходит пароль") for i in range(7)]
+        await create(client, company, "Другое", "совсем про другое")
+
+        async def pages() -> list[int]:
+            seen: list[int] = []
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"q": "пароль", "limit": 3}
+                if cursor:
+                    params["cursor"] = cursor
+                r = await client.get(f"{API}/tickets", headers=company.l1_agent.headers,
+                                     params=params)  # fmt: skip
+                assert r.status_code == 200, r.text
+                seen += [t["id"] for t in r.json()["items"]]
+                cursor = r.json()["next_cursor"]
+                if cursor is None:
+                    return seen
+
+        few_plan = await pages()
+        monkeypatch.setattr(search, "MANY_MATCHES", 2)
+        async with db.unit_of_work(write=False) as s:
+            assert await search.matches_many(s, "пароль", include_internal=True) is db.is_sqlite
+        many_plan = await pages()
+        assert few_plan == many_plan == sorted(ids, reverse=True)

@@ -1022,7 +1022,8 @@ class TestListTickets:
         one = await list_all()
         for _ in range(4):
             await new_ticket(db, company, tags=["login"])
-        assert await list_all() == one == 2  # the page and its tags
+        # the page and its tags, plus on SQLite the count that picks the plan for a search
+        assert await list_all() == one == (3 if db.is_sqlite else 2)
 
 
 class TestTicketTimeline:

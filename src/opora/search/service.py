@@ -70,6 +70,32 @@ def matching_ticket_ids(
     return index.keys_matching(dialect, groups)
 
 
+MANY_MATCHES = 2000
+
+
+async def matches_many(session: AsyncSession, query: str, *, include_internal: bool) -> bool:
+    """Whether ``query`` matches so many tickets that a list is better walked in its sort
+    order, testing each ticket, than built from every match and sorted. SQLite counts
+    the matches (the index alone answers, in milliseconds); PostgreSQL's planner makes
+    this choice itself from its statistics, so there it is always False."""
+    if _dialect(session) == "postgresql":
+        return False
+    groups = query_groups(query)
+    if not groups:
+        return False
+    index = TICKETS_ALL if include_internal else TICKETS_PUBLIC
+    count = (
+        await session.execute(
+            text(
+                f"SELECT count(*) FROM (SELECT 1 FROM {index.fts_table} "
+                f"WHERE {index.fts_table} MATCH :q LIMIT {MANY_MATCHES})"
+            ),
+            {"q": fts5_query(groups)},
+        )
+    ).scalar_one()
+    return int(count) >= MANY_MATCHES
+
+
 async def index_new_ticket(
     session: AsyncSession, *, ticket_id: int, subject: str, body: str
 ) -> None:

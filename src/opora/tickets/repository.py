@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 
 from opora.auth.actor import Actor
 from opora.errors import InvalidInput
@@ -133,7 +134,10 @@ class TicketFilters:
     requester_id: int | None = None
     organization_id: int | None = None
     updated_since: datetime | None = None
-    ticket_ids: Select[Any] | None = None  # e.g. a full-text match
+    ticket_ids: Select[Any] | TextualSelect | None = None  # e.g. a full-text match
+    # when ticket_ids is a large set, walk the tickets in sort order and test membership
+    # rather than fetch and sort every member (SQLite's planner does the latter)
+    many_ticket_ids: bool = False
 
 
 SORTS = {
@@ -177,7 +181,9 @@ def apply_filters(stmt: Select[Ticket], f: TicketFilters) -> Select[Ticket]:
     if f.updated_since is not None:
         stmt = stmt.where(Ticket.updated_at >= f.updated_since)
     if f.ticket_ids is not None:
-        stmt = stmt.where(Ticket.id.in_(f.ticket_ids))
+        # "id + 0" keeps SQLite from driving the query by the id list
+        key = (Ticket.id + 0) if f.many_ticket_ids else Ticket.id
+        stmt = stmt.where(key.in_(f.ticket_ids))
     return stmt
 
 

@@ -6,6 +6,7 @@ is published after the commit. Authorization starts from ``tickets_readable_by``
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -289,9 +290,8 @@ async def list_tickets(
         )
         if matching is None:
             raise InvalidInput("the search has no words to look for", field="q")
-        filters = repository.TicketFilters(
-            **{**{f: getattr(filters, f) for f in filters.__slots__}, "ticket_ids": matching}
-        )
+        many = await search.matches_many(session, query, include_internal=not actor.is_customer)
+        filters = dataclasses.replace(filters, ticket_ids=matching, many_ticket_ids=many)
     tickets, next_cursor = await repository.list_tickets(
         session, actor, filters, sort=sort, limit=limit, cursor=cursor
     )
