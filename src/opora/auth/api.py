@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
-from opora.auth import repository, service
-from opora.auth.models import Group, GroupMembership, User
+from opora.auth import service
+from opora.auth.models import Group, User
 from opora.auth.schemas import (
     GroupCreate,
     GroupRead,
@@ -17,23 +16,13 @@ from opora.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from opora.errors import NotFound
 from opora.web.deps import AgentActor, Session, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, tags=["users and groups"])
 
 
 async def _user_reads(session: Session, users: list[User]) -> list[UserRead]:
-    ids = [u.id for u in users]
-    groups: dict[int, list[int]] = {uid: [] for uid in ids}
-    if ids:
-        rows = await session.execute(
-            select(GroupMembership.user_id, GroupMembership.group_id)
-            .where(GroupMembership.user_id.in_(ids))
-            .order_by(GroupMembership.group_id)
-        )
-        for uid, gid in rows:
-            groups[uid].append(gid)
+    groups = await service.group_ids_by_user(session, users)
     reads = []
     for u in users:
         read = UserRead.model_validate(u)
@@ -44,22 +33,19 @@ async def _user_reads(session: Session, users: list[User]) -> list[UserRead]:
 
 async def _group_read(session: Session, group: Group) -> GroupRead:
     read = GroupRead.model_validate(group)
-    read.member_ids = sorted(await repository.member_ids_of(session, group.id))
+    read.member_ids = await service.member_ids(session, group)
     return read
 
 
 @router.get("/users/me", response_model=UserRead)
 async def me(actor: AgentActor, session: Session) -> UserRead:
-    user = await repository.get_user(session, actor.id or 0)
-    if user is None:
-        raise NotFound("user not found")
+    user = await service.get_user(session, actor=actor, user_id=actor.id or 0)
     return (await _user_reads(session, [user]))[0]
 
 
 @router.get("/users", response_model=list[UserRead])
 async def list_users(actor: AgentActor, session: Session) -> list[UserRead]:
-    rows = await session.execute(repository.users_readable_by(actor).order_by(User.id))
-    return await _user_reads(session, list(rows.scalars()))
+    return await _user_reads(session, await service.list_users(session, actor=actor))
 
 
 @router.post("/users", status_code=201, response_model=UserRead)
@@ -70,10 +56,7 @@ async def create_user(data: UserCreate, actor: AgentActor, session: Session) -> 
 
 @router.get("/users/{user_id}", response_model=UserRead)
 async def get_user(user_id: int, actor: AgentActor, session: Session) -> UserRead:
-    row = await session.execute(repository.users_readable_by(actor).where(User.id == user_id))
-    user = row.scalar_one_or_none()
-    if user is None:
-        raise service.UserNotFound(f"user {user_id} not found")
+    user = await service.get_user(session, actor=actor, user_id=user_id)
     return (await _user_reads(session, [user]))[0]
 
 
@@ -105,10 +88,7 @@ async def revoke_token(token_id: int, actor: AgentActor, session: Session) -> Re
 
 @router.get("/groups", response_model=list[GroupRead])
 async def list_groups(actor: AgentActor, session: Session) -> list[GroupRead]:
-    rows = await session.execute(
-        repository.groups_readable_by(actor).order_by(Group.line, Group.name)
-    )
-    return [await _group_read(session, g) for g in rows.scalars()]
+    return [await _group_read(session, g) for g in await service.list_groups(session, actor=actor)]
 
 
 @router.post("/groups", status_code=201, response_model=GroupRead)
@@ -118,10 +98,7 @@ async def create_group(data: GroupCreate, actor: AgentActor, session: Session) -
 
 @router.get("/groups/{group_id}", response_model=GroupRead)
 async def get_group(group_id: int, actor: AgentActor, session: Session) -> GroupRead:
-    row = await session.execute(repository.groups_readable_by(actor).where(Group.id == group_id))
-    group = row.scalar_one_or_none()
-    if group is None:
-        raise service.GroupNotFound(f"group {group_id} not found")
+    group = await service.get_group(session, actor=actor, group_id=group_id)
     return await _group_read(session, group)
 
 

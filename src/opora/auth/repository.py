@@ -59,3 +59,17 @@ async def token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | No
     return (
         await session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))
     ).scalar_one_or_none()
+
+
+async def group_ids_by_user(session: AsyncSession, user_ids: list[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return result
+    rows = await session.execute(
+        select(GroupMembership.user_id, GroupMembership.group_id)
+        .where(GroupMembership.user_id.in_(user_ids))
+        .order_by(GroupMembership.group_id)
+    )
+    for uid, gid in rows:
+        result[uid].append(gid)
+    return result

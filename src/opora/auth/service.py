@@ -260,3 +260,41 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) ->
     token.revoked_at = utcnow()
     await session.flush()
     actor_cache.invalidate(session)
+
+
+async def list_users(session: AsyncSession, *, actor: Actor) -> list[User]:
+    require_agent(actor)
+    rows = await session.execute(repository.users_readable_by(actor).order_by(User.id))
+    return list(rows.scalars())
+
+
+async def get_user(session: AsyncSession, *, actor: Actor, user_id: int) -> User:
+    row = await session.execute(repository.users_readable_by(actor).where(User.id == user_id))
+    user = row.scalar_one_or_none()
+    if user is None:
+        raise UserNotFound(f"user {user_id} not found")
+    return user
+
+
+async def group_ids_by_user(session: AsyncSession, users: list[User]) -> dict[int, list[int]]:
+    return await repository.group_ids_by_user(session, [u.id for u in users])
+
+
+async def list_groups(session: AsyncSession, *, actor: Actor) -> list[Group]:
+    require_agent(actor)
+    rows = await session.execute(
+        repository.groups_readable_by(actor).order_by(Group.line, Group.name)
+    )
+    return list(rows.scalars())
+
+
+async def get_group(session: AsyncSession, *, actor: Actor, group_id: int) -> Group:
+    row = await session.execute(repository.groups_readable_by(actor).where(Group.id == group_id))
+    group = row.scalar_one_or_none()
+    if group is None:
+        raise GroupNotFound(f"group {group_id} not found")
+    return group
+
+
+async def member_ids(session: AsyncSession, group: Group) -> list[int]:
+    return sorted(await repository.member_ids_of(session, group.id))

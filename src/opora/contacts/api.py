@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import or_, select
 
-from opora.contacts import repository, service
-from opora.contacts.models import Contact, ContactIdentity, Organization
+from opora.contacts import service
+from opora.contacts.models import Contact
 from opora.contacts.schemas import (
     ContactCreate,
     ContactRead,
@@ -19,33 +18,21 @@ from opora.contacts.schemas import (
     OrganizationRead,
     OrganizationUpdate,
 )
-from opora.errors import InvalidInput
-from opora.kit.pagination import decode_cursor, encode_cursor
 from opora.web.deps import AgentActor, Session, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, tags=["contacts"])
 
 
 async def contact_reads(session: Session, contacts: list[Contact]) -> list[ContactRead]:
-    idents = await repository.identities_of(session, [c.id for c in contacts])
-    by_contact: dict[int, list[ContactIdentity]] = {}
-    for ident in idents:
-        by_contact.setdefault(ident.contact_id, []).append(ident)
+    identities = await service.identities_by_contact(session, contacts)
     reads = []
     for c in contacts:
         read = ContactRead.model_validate(c)
-        mine = by_contact.get(c.id, [])
+        mine = identities[c.id]
         read.identities = [IdentityRead.model_validate(i) for i in mine]
         read.email = next((i.value for i in mine if i.kind == "email"), None)
         reads.append(read)
     return reads
-
-
-def _after_id(cursor: str) -> int:
-    values = decode_cursor(cursor)
-    if len(values) != 1 or type(values[0]) is not int:
-        raise InvalidInput("the cursor is not one this server gave out", field="cursor")
-    return values[0]
 
 
 class ContactPage(BaseModel):
@@ -67,18 +54,10 @@ async def list_contacts(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ContactPage:
-    stmt = repository.contacts_readable_by(actor)
-    if organization_id is not None:
-        stmt = stmt.where(Contact.organization_id == organization_id)
-    if q:
-        like = f"%{q.strip().lower()}%"
-        with_ident = select(ContactIdentity.contact_id).where(ContactIdentity.value.like(like))
-        stmt = stmt.where(or_(Contact.name.ilike(like), Contact.id.in_(with_ident)))
-    if cursor:
-        stmt = stmt.where(Contact.id > _after_id(cursor))
-    rows = list((await session.execute(stmt.order_by(Contact.id).limit(limit + 1))).scalars())
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return ContactPage(items=await contact_reads(session, rows[:limit]), next_cursor=next_cursor)
+    contacts, next_cursor = await service.list_contacts(
+        session, actor=actor, q=q, organization_id=organization_id, limit=limit, cursor=cursor
+    )
+    return ContactPage(items=await contact_reads(session, contacts), next_cursor=next_cursor)
 
 
 @router.post("/contacts", status_code=201, response_model=ContactRead)
@@ -115,15 +94,11 @@ async def list_organizations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> OrganizationPage:
-    stmt = repository.organizations_readable_by(actor)
-    if q:
-        stmt = stmt.where(Organization.name.ilike(f"%{q.strip()}%"))
-    if cursor:
-        stmt = stmt.where(Organization.id > _after_id(cursor))
-    rows = list((await session.execute(stmt.order_by(Organization.id).limit(limit + 1))).scalars())
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    orgs, next_cursor = await service.list_organizations(
+        session, actor=actor, q=q, limit=limit, cursor=cursor
+    )
     return OrganizationPage(
-        items=[OrganizationRead.model_validate(o) for o in rows[:limit]], next_cursor=next_cursor
+        items=[OrganizationRead.model_validate(o) for o in orgs], next_cursor=next_cursor
     )
 
 

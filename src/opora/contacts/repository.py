@@ -65,3 +65,36 @@ async def organization_by_domain(session: AsyncSession, domain: str) -> Organiza
         if domain in (org.domains or []):
             return org
     return None
+
+
+async def list_contacts(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    q: str | None,
+    organization_id: int | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Contact]:
+    """Up to ``limit`` readable contacts by id, matching ``q`` in the name or an identity."""
+    stmt = contacts_readable_by(actor)
+    if organization_id is not None:
+        stmt = stmt.where(Contact.organization_id == organization_id)
+    if q and q.strip():
+        like = f"%{q.strip().lower()}%"
+        with_ident = select(ContactIdentity.contact_id).where(ContactIdentity.value.like(like))
+        stmt = stmt.where(or_(Contact.name.ilike(like), Contact.id.in_(with_ident)))
+    if after_id is not None:
+        stmt = stmt.where(Contact.id > after_id)
+    return list((await session.execute(stmt.order_by(Contact.id).limit(limit))).scalars())
+
+
+async def list_organizations(
+    session: AsyncSession, actor: Actor, *, q: str | None, after_id: int | None, limit: int
+) -> list[Organization]:
+    stmt = organizations_readable_by(actor)
+    if q and q.strip():
+        stmt = stmt.where(Organization.name.ilike(f"%{q.strip()}%"))
+    if after_id is not None:
+        stmt = stmt.where(Organization.id > after_id)
+    return list((await session.execute(stmt.order_by(Organization.id).limit(limit))).scalars())

@@ -19,6 +19,7 @@ from opora.contacts.schemas import (
 )
 from opora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opora.fields import service as fields
+from opora.kit.pagination import decode_id_cursor, encode_cursor
 from opora.kit.text import normalize_email
 from opora.kit.time import utcnow
 
@@ -275,3 +276,55 @@ async def delete_organization(session: AsyncSession, *, actor: Actor, org_id: in
     await session.delete(org)
     await session.flush()
     actor_cache.invalidate(session)
+
+
+async def identities_by_contact(
+    session: AsyncSession, contacts: list[Contact]
+) -> dict[int, list[ContactIdentity]]:
+    """Each contact's identities (primary first), for rendering contacts."""
+    result: dict[int, list[ContactIdentity]] = {c.id: [] for c in contacts}
+    for ident in await repository.identities_of(session, [c.id for c in contacts]):
+        result[ident.contact_id].append(ident)
+    return result
+
+
+async def list_contacts(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    organization_id: int | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Contact], str | None]:
+    _require_agent(actor)
+    rows = await repository.list_contacts(
+        session,
+        actor,
+        q=q,
+        organization_id=organization_id,
+        after_id=decode_id_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def list_organizations(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Organization], str | None]:
+    _require_agent(actor)
+    rows = await repository.list_organizations(
+        session,
+        actor,
+        q=q,
+        after_id=decode_id_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -23,3 +23,11 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(values, list):
         raise InvalidInput("the cursor is not one this server gave out", field="cursor")
     return values
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """The last id of a page ordered by id, from a cursor made by ``encode_cursor([id])``."""
+    values = decode_cursor(cursor)
+    if len(values) != 1 or type(values[0]) is not int:
+        raise InvalidInput("the cursor is not one this server gave out", field="cursor")
+    return values[0]

@@ -143,7 +143,7 @@ async def add_message(
     ticket_id: int, data: MessageCreate, actor: AgentActor, session: Session
 ) -> MessageRead:
     added = await service.add_message(session, actor=actor, ticket_id=ticket_id, data=data)
-    atts = await repository.attachments_of(session, [added.message.id])
+    atts = await service.message_attachments(session, added.message)
     return message_read(added.message, atts)
 
 

@@ -10,13 +10,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from opora.auth.models import User
-from opora.contacts.models import Contact
-from opora.fields import service as fields
 from opora.tickets import repository, service
-from opora.tickets.models import Message, Ticket
+from opora.tickets.models import Ticket
 from opora.tickets.schemas import (
     AttachmentRead,
     CustomerMessageCreate,
@@ -31,48 +27,16 @@ from opora.web.deps import CustomerActor, Session, UnitOfWorkRoute
 router = APIRouter(prefix="/api/v1/me", route_class=UnitOfWorkRoute, tags=["customer"])
 
 
-async def _names(session: Session, messages: list[Message]) -> dict[tuple[str, int], str]:
-    user_ids = {m.author_user_id for m in messages if m.author_user_id}
-    contact_ids = {m.author_contact_id for m in messages if m.author_contact_id}
-    names: dict[tuple[str, int], str] = {}
-    if user_ids:
-        for uid, name in await session.execute(
-            select(User.id, User.name).where(User.id.in_(user_ids))
-        ):
-            names[("user", uid)] = name
-    if contact_ids:
-        for cid, name in await session.execute(
-            select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
-        ):
-            names[("contact", cid)] = name
-    return names
-
-
-async def _customer_fields(session: Session) -> frozenset[str]:
-    """Keys of the ticket fields a customer may see; the others stay with the agents."""
-    defs = await fields.definitions(session, entity="ticket", customer_only=True)
-    return frozenset(d.key for d in defs)
-
-
-async def _customer_read(
-    session: Session,
-    ticket: Ticket,
-    detail: service.TicketDetail | None,
-    shown_fields: frozenset[str],
+def _customer_read(
+    ticket: Ticket, detail: service.TicketDetail | None, view: service.CustomerView
 ) -> CustomerTicketRead:
-    assignee_name = None
-    if ticket.assignee_id:
-        assignee_name = (
-            await session.execute(select(User.name).where(User.id == ticket.assignee_id))
-        ).scalar_one_or_none()
     messages: list[CustomerMessageRead] = []
     if detail is not None:
-        names = await _names(session, detail.messages)
         for m in detail.messages:
             assert m.visibility == "public", "an internal note must never reach a customer"
             author = (
-                names.get(("user", m.author_user_id or 0))
-                or names.get(("contact", m.author_contact_id or 0))
+                view.author_names.get(("user", m.author_user_id or 0))
+                or view.author_names.get(("contact", m.author_contact_id or 0))
                 or ""
             )
             messages.append(
@@ -94,10 +58,15 @@ async def _customer_read(
         type=ticket.type,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
-        assignee_name=assignee_name,
-        custom_fields={k: v for k, v in ticket.custom_fields.items() if k in shown_fields},
+        assignee_name=view.assignee_names.get(ticket.assignee_id or 0),
+        custom_fields={k: v for k, v in ticket.custom_fields.items() if k in view.shown_fields},
         messages=messages,
     )
+
+
+async def _detail_read(session: Session, detail: service.TicketDetail) -> CustomerTicketRead:
+    view = await service.customer_view(session, tickets=[detail.ticket], messages=detail.messages)
+    return _customer_read(detail.ticket, detail, view)
 
 
 @router.get("/tickets", response_model=Page[CustomerTicketRead])
@@ -113,17 +82,16 @@ async def my_tickets(
     tickets, _, next_cursor = await service.list_tickets(
         session, actor=actor, filters=filters, query=q, limit=limit, cursor=cursor
     )
-    shown = await _customer_fields(session)
+    view = await service.customer_view(session, tickets=tickets, messages=[])
     return Page[CustomerTicketRead](
-        items=[await _customer_read(session, t, None, shown) for t in tickets],
-        next_cursor=next_cursor,
+        items=[_customer_read(t, None, view) for t in tickets], next_cursor=next_cursor
     )
 
 
 @router.get("/tickets/{ticket_id}", response_model=CustomerTicketRead)
 async def my_ticket(ticket_id: int, actor: CustomerActor, session: Session) -> CustomerTicketRead:
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id)
-    return await _customer_read(session, detail.ticket, detail, await _customer_fields(session))
+    return await _detail_read(session, detail)
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreated)
@@ -141,4 +109,4 @@ async def reply(
     """Returns the ticket the reply landed on: a new follow-up when the old one was closed."""
     added = await service.add_customer_message(session, actor=actor, ticket_id=ticket_id, data=data)
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=added.ticket.id)
-    return await _customer_read(session, detail.ticket, detail, await _customer_fields(session))
+    return await _detail_read(session, detail)

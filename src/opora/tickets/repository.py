@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TextualSelect
 
 from opora.auth.actor import Actor
+from opora.auth.models import User
+from opora.contacts.models import Contact
 from opora.errors import InvalidInput
 from opora.kit.pagination import decode_cursor, encode_cursor
 from opora.tickets.models import (
@@ -228,3 +230,32 @@ async def list_tickets(
             [value.isoformat() if isinstance(value, datetime) else value, last.id]
         )
     return rows, next_cursor
+
+
+async def author_names(
+    session: AsyncSession, messages: list[Message]
+) -> dict[tuple[str, int], str]:
+    """("user" | "contact", id) -> display name for the authors of these messages."""
+    from opora.auth.models import User
+
+    user_ids = {m.author_user_id for m in messages if m.author_user_id}
+    contact_ids = {m.author_contact_id for m in messages if m.author_contact_id}
+    names: dict[tuple[str, int], str] = {}
+    if user_ids:
+        for uid, name in await session.execute(
+            select(User.id, User.name).where(User.id.in_(user_ids))
+        ):
+            names[("user", uid)] = name
+    if contact_ids:
+        for cid, name in await session.execute(
+            select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+        ):
+            names[("contact", cid)] = name
+    return names
+
+
+async def user_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+    return {uid: name for uid, name in rows}

@@ -307,6 +307,32 @@ async def ticket_timeline(
     return await repository.events_of(session, ticket_id)
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    """What rendering tickets for their customer needs besides the tickets themselves."""
+
+    author_names: dict[tuple[str, int], str]
+    assignee_names: dict[int, str]
+    shown_fields: frozenset[str]  # keys of the custom fields a customer may see
+
+
+async def customer_view(
+    session: AsyncSession, *, tickets: list[Ticket], messages: list[Message]
+) -> CustomerView:
+    defs = await fields.definitions(session, entity="ticket", customer_only=True)
+    return CustomerView(
+        author_names=await repository.author_names(session, messages),
+        assignee_names=await repository.user_names(
+            session, sorted({t.assignee_id for t in tickets if t.assignee_id})
+        ),
+        shown_fields=frozenset(d.key for d in defs),
+    )
+
+
+async def message_attachments(session: AsyncSession, message: Message) -> list[Attachment]:
+    return await repository.attachments_of(session, [message.id])
+
+
 # --- creating ----------------------------------------------------------------------------
 
 
