@@ -107,3 +107,11 @@ class TestBackendQueries:
 
     def test_tsquery_strips_quotes_and_backslashes(self) -> None:
         assert tsquery([["x'y\\z"]]) == "('xyz')"
+
+
+class TestSynonymsStayNarrow:
+    def test_signing_in_does_not_mean_logs(self) -> None:
+        """«войти» must not find every ticket whose note says "checked the logs"."""
+        (group,) = query_groups("войти")
+        assert stem("logs") not in group
+        assert stem("login") in group
