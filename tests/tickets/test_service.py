@@ -448,6 +448,19 @@ class TestUpdateTicket:
         )
         assert (solved.status, solved.custom_fields) == ("solved", {"order_id": "A-7"})
 
+    async def test_a_field_made_required_later_does_not_block_other_edits(
+        self, db: Database, company: Company
+    ) -> None:
+        ticket = await new_ticket(db, company)
+        await require_field(db, key="app_version")
+        await require_field(db, required=True)
+        edited = await update(
+            db, company.l1_agent, ticket.id, custom_fields={"app_version": "5.12"}
+        )
+        assert edited.custom_fields == {"app_version": "5.12"}
+        with pytest.raises(FieldRequired):
+            await update(db, company.l1_agent, ticket.id, status="solved")
+
     async def test_tags_are_set_added_and_removed_with_one_timeline_row_each(
         self, db: Database, company: Company
     ) -> None:

@@ -580,8 +580,14 @@ async def update_ticket(
     ):
         change("assignee_id", None)  # the old assignee is not in the new group
     if data.custom_fields is not None:
+        # required fields are asked for when the ticket is solved (below), not on every
+        # edit: a field made required later must not lock older tickets
         custom = await fields.validate(
-            session, entity="ticket", values=data.custom_fields, existing=ticket.custom_fields
+            session,
+            entity="ticket",
+            values=data.custom_fields,
+            existing=ticket.custom_fields,
+            enforce_required=False,
         )
         change("custom_fields", custom)
     if data.resolution is not None:
