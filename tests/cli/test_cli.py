@@ -202,6 +202,26 @@ class TestMigrate:
         assert result.out.strip() == f"database at revision {HEAD}"
         assert await runner.current(fresh_sqlite.database_url) == HEAD
 
+    async def test_creates_a_missing_postgresql_database(
+        self, tmp_path: Path, pg_database: str | None
+    ) -> None:
+        """The issue's own command, `OPORA_DATABASE_URL=postgresql+asyncpg://…/opora opora
+        serve`, must work on a server where that database does not exist yet."""
+        if pg_database is None:
+            skip_or_fail("PostgreSQL is unreachable")
+        install = install_in(tmp_path / "data")
+        name = f"opora_cli_new_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        install.env["OPORA_DATABASE_URL"] = pg_url(name)
+        try:
+            result = await install.run("migrate")
+            assert result.code == 0, result.err
+            assert "created the database" in result.err
+            assert await runner.current(pg_url(name)) == HEAD
+            again = await install.run("migrate")
+            assert again.code == 0 and "created" not in again.err
+        finally:
+            await drop_pg_database(name)
+
 
 class TestCreateAdmin:
     async def test_creates_an_admin_and_a_second_run_sets_the_new_password(

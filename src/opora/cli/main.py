@@ -30,13 +30,16 @@ async def _migrate(settings: Settings) -> str | None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
+    if await runner.ensure_database(url):
+        typer.echo("created the database", err=True)
     await runner.upgrade(url)
     return await runner.current(url)
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date (creates the SQLite file when needed)."""
+    """Bring the database schema up to date (creates the SQLite file, or the PostgreSQL
+    database, when needed)."""
     settings = get_settings()
     revision = asyncio.run(_migrate(settings))
     typer.echo(f"database at revision {revision}")

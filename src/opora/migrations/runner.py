@@ -60,3 +60,29 @@ async def current(url: str) -> str | None:
                 return None
     finally:
         await engine.dispose()
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database named in ``url`` when it does not exist yet (as
+    ``createdb`` would; the user needs the CREATEDB right). Returns whether it created
+    one. SQLite creates its file by itself."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql") or not parsed.database:
+        return False
+    engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            )
+            if exists:
+                return False
+            name = parsed.database.replace('"', '""')
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            return True
+    finally:
+        await engine.dispose()
