@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from opora.errors import Forbidden
+
 
 class ActorKind(StrEnum):
     USER = "user"
@@ -54,3 +56,14 @@ class Actor:
 
 def system_actor(label: str = "system") -> Actor:
     return Actor(kind=ActorKind.SYSTEM, name=label, label=label)
+
+
+def require_agent(actor: Actor) -> None:
+    """Agents (and the system) only: customers get a 403."""
+    if not (actor.is_user or actor.is_system):
+        raise Forbidden("only agents may do this")
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only an admin may do this")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth import cache as actor_cache
 from opora.auth import repository
-from opora.auth.actor import Actor, ActorKind
+from opora.auth.actor import Actor, ActorKind, require_admin, require_agent
 from opora.auth.models import ApiToken, Group, GroupMembership, User
 from opora.auth.passwords import hash_password
 from opora.auth.schemas import GroupCreate, GroupUpdate, UserCreate, UserUpdate
@@ -29,16 +29,6 @@ class UserNotFound(NotFound):
 
 class GroupNotFound(NotFound):
     code = "group_not_found"
-
-
-def require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only an admin may do this")
-
-
-def require_agent(actor: Actor) -> None:
-    if not (actor.is_user or actor.is_system):
-        raise Forbidden("only agents may do this")
 
 
 def _hash_token(token: str) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth import cache as actor_cache
-from opora.auth.actor import Actor
+from opora.auth.actor import Actor, require_agent
 from opora.contacts import repository
 from opora.contacts.models import Contact, ContactIdentity, IdentityKind, Organization
 from opora.contacts.schemas import (
@@ -30,11 +30,6 @@ class ContactNotFound(NotFound):
 
 class OrganizationNotFound(NotFound):
     code = "organization_not_found"
-
-
-def _require_agent(actor: Actor) -> None:
-    if not (actor.is_user or actor.is_system):
-        raise Forbidden("only agents may do this")
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -77,7 +72,7 @@ async def _check_org(session: AsyncSession, organization_id: int | None) -> None
 
 
 async def create_contact(session: AsyncSession, *, actor: Actor, data: ContactCreate) -> Contact:
-    _require_agent(actor)
+    require_agent(actor)
     await _check_org(session, data.organization_id)
     custom = await fields.validate(session, entity="contact", values=data.custom_fields)
     organization_id = data.organization_id
@@ -162,7 +157,7 @@ async def get_contact(session: AsyncSession, *, actor: Actor, contact_id: int) -
 async def update_contact(
     session: AsyncSession, *, actor: Actor, contact_id: int, data: ContactUpdate
 ) -> Contact:
-    _require_agent(actor)
+    require_agent(actor)
     contact = await get_contact(session, actor=actor, contact_id=contact_id)
     changes = data.model_dump(exclude_unset=True)
     add = [IdentityIn(**i) for i in changes.pop("add_identities", [])]
@@ -201,7 +196,7 @@ async def update_contact(
 
 async def deactivate_contact(session: AsyncSession, *, actor: Actor, contact_id: int) -> None:
     """Contacts with tickets are deactivated, not deleted: history must stay readable."""
-    _require_agent(actor)
+    require_agent(actor)
     contact = await get_contact(session, actor=actor, contact_id=contact_id)
     contact.is_active = False
     await session.flush()
@@ -211,7 +206,7 @@ async def deactivate_contact(session: AsyncSession, *, actor: Actor, contact_id:
 async def create_organization(
     session: AsyncSession, *, actor: Actor, data: OrganizationCreate
 ) -> Organization:
-    _require_agent(actor)
+    require_agent(actor)
     clash = await session.execute(select(Organization.id).where(Organization.name == data.name))
     if clash.first():
         raise Conflict(f"an organization named {data.name!r} already exists", field="name")
@@ -239,7 +234,7 @@ async def get_organization(session: AsyncSession, *, actor: Actor, org_id: int) 
 async def update_organization(
     session: AsyncSession, *, actor: Actor, org_id: int, data: OrganizationUpdate
 ) -> Organization:
-    _require_agent(actor)
+    require_agent(actor)
     org = await get_organization(session, actor=actor, org_id=org_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") and changes["name"] != org.name:
@@ -269,7 +264,7 @@ async def update_organization(
 
 
 async def delete_organization(session: AsyncSession, *, actor: Actor, org_id: int) -> None:
-    _require_agent(actor)
+    require_agent(actor)
     if not actor.is_admin:
         raise Forbidden("only an admin may delete an organization")
     org = await get_organization(session, actor=actor, org_id=org_id)
@@ -297,7 +292,7 @@ async def list_contacts(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Contact], str | None]:
-    _require_agent(actor)
+    require_agent(actor)
     rows = await repository.list_contacts(
         session,
         actor,
@@ -318,7 +313,7 @@ async def list_organizations(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Organization], str | None]:
-    _require_agent(actor)
+    require_agent(actor)
     rows = await repository.list_organizations(
         session,
         actor,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora import events
 from opora.auth import repository as users
-from opora.auth.actor import Actor
+from opora.auth.actor import Actor, require_agent
 from opora.auth.models import Group, User
 from opora.contacts import service as contacts
 from opora.contacts.models import Contact, IdentityKind
@@ -86,11 +86,6 @@ class AttachmentNotFound(NotFound):
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _require_agent(actor: Actor) -> None:
-    if not (actor.is_user or actor.is_system):
-        raise Forbidden("only agents may do this")
 
 
 def _actor_columns(actor: Actor) -> dict[str, Any]:
@@ -302,7 +297,7 @@ async def list_tickets(
 async def ticket_timeline(
     session: AsyncSession, *, actor: Actor, ticket_id: int
 ) -> list[TicketEvent]:
-    _require_agent(actor)
+    require_agent(actor)
     await get_ticket(session, actor=actor, ticket_id=ticket_id)
     return await repository.events_of(session, ticket_id)
 
@@ -416,7 +411,7 @@ async def _insert_ticket(
 
 async def create_ticket(session: AsyncSession, *, actor: Actor, data: TicketCreate) -> Ticket:
     """An agent (or an integration with an agent's token) opens a ticket for a customer."""
-    _require_agent(actor)
+    require_agent(actor)
     if data.requester_id is not None:
         requester = await session.get(Contact, data.requester_id)
         if requester is None:
@@ -531,7 +526,7 @@ async def _load_for_change(session: AsyncSession, actor: Actor, ticket_id: int) 
 async def update_ticket(
     session: AsyncSession, *, actor: Actor, ticket_id: int, data: TicketUpdate
 ) -> Ticket:
-    _require_agent(actor)
+    require_agent(actor)
     ticket = await _load_for_change(session, actor, ticket_id)
     changes = data.model_dump(exclude_unset=True)
     if rules.is_final(ticket.status):
@@ -658,7 +653,7 @@ async def add_message(
     session: AsyncSession, *, actor: Actor, ticket_id: int, data: MessageCreate
 ) -> MessageAdded:
     """An agent's public reply or internal note."""
-    _require_agent(actor)
+    require_agent(actor)
     ticket = await _load_for_change(session, actor, ticket_id)
     if rules.is_final(ticket.status):
         raise TicketClosed(
@@ -806,7 +801,7 @@ async def escalate_ticket(
     session: AsyncSession, *, actor: Actor, ticket_id: int, data: EscalateIn
 ) -> Ticket:
     """Move the ticket to a group on the next line; the reason stays as an internal note."""
-    _require_agent(actor)
+    require_agent(actor)
     reason = data.reason.strip()
     if not reason:
         raise FieldRequired("say why the ticket is escalated", field="reason")
@@ -887,7 +882,7 @@ async def merge_tickets(
     session: AsyncSession, *, actor: Actor, source_id: int, into_id: int
 ) -> Ticket:
     """Move the source's messages into the target; close the source, pointing at it."""
-    _require_agent(actor)
+    require_agent(actor)
     if source_id == into_id:
         raise InvalidInput("a ticket cannot be merged into itself", field="into_id")
     source = await _load_for_change(session, actor, source_id)
@@ -966,7 +961,7 @@ async def merge_tickets(
 async def link_ticket(
     session: AsyncSession, *, actor: Actor, ticket_id: int, data: LinkCreate
 ) -> TicketLink:
-    _require_agent(actor)
+    require_agent(actor)
     ticket = await get_ticket(session, actor=actor, ticket_id=ticket_id)
     if data.target_id is not None:
         if data.target_id == ticket_id:
@@ -1006,7 +1001,7 @@ async def link_ticket(
 async def unlink_ticket(
     session: AsyncSession, *, actor: Actor, ticket_id: int, link_id: int
 ) -> None:
-    _require_agent(actor)
+    require_agent(actor)
     ticket = await get_ticket(session, actor=actor, ticket_id=ticket_id)
     link = await session.get(TicketLink, link_id)
     if link is None or ticket.id not in (link.source_id, link.target_id):
@@ -1086,7 +1081,7 @@ async def get_attachment(session: AsyncSession, *, actor: Actor, attachment_id: 
 
 
 async def list_tags(session: AsyncSession, *, actor: Actor) -> list[tuple[Tag, int]]:
-    _require_agent(actor)
+    require_agent(actor)
     counts = select(TicketTag.tag_id, func.count().label("n")).group_by(TicketTag.tag_id).subquery()
     stmt = (
         select(Tag, func.coalesce(counts.c.n, 0))
@@ -1097,7 +1092,7 @@ async def list_tags(session: AsyncSession, *, actor: Actor) -> list[tuple[Tag, i
 
 
 async def create_tag(session: AsyncSession, *, actor: Actor, name: str) -> Tag:
-    _require_agent(actor)
+    require_agent(actor)
     tag_name = normalize_tag(name)
     if (await session.execute(select(Tag.id).where(Tag.name == tag_name))).first():
         raise Conflict(f"tag {tag_name} already exists", field="name")
