@@ -44,7 +44,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], cmd: list[str] | None = None) -> None:
+        self.cmd = cmd
         self.port = free_port()
         self.env = {**os.environ, **env}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,13 +53,14 @@ class Server:
         self._sampler: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Server:
-        cmd = [sys.executable, "-m", "opora.cli.main", "serve", "--port", str(self.port)]
+        cmd = self.cmd or [sys.executable, "-m", "opora.cli.main", "serve"]
+        cmd = [*cmd, "--port", str(self.port)]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)  # noqa: ASYNC220 (once)
         async with httpx.AsyncClient() as client:
             for _ in range(300):
                 try:
                     r = await client.get(f"{self.url}/healthz")
-                    if r.status_code == 200:
+                    if r.status_code == 200 or (self.cmd and r.status_code == 404):
                         break
                 except httpx.TransportError:
                     pass
@@ -169,6 +171,32 @@ async def bench_creates(backend: str, n: int, concurrency: int) -> dict[str, tup
     }
 
 
+async def bench_ceiling(n: int, concurrency: int) -> dict[str, tuple[float, str]]:
+    """The same client and load against a FastAPI app that only validates the body."""
+    cmd = [sys.executable, "-m", "uvicorn", "benchmarks._noop_app:app", "--log-level", "warning"]
+    async with Server({}, cmd) as server:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits) as c:
+            counter = iter(range(n))
+
+            async def worker() -> None:
+                for i in counter:
+                    body = {
+                        "subject": f"Не могу войти в аккаунт #{i}",
+                        "body": "После обновления приложения пишет «неверный пароль».",
+                        "requester": {"email": f"customer{i % 500}@mail.ru", "name": "Клиент"},
+                        "tags": ["login", "password"],
+                    }
+                    r = await c.post("/api/v1/tickets", json=body)
+                    assert r.status_code == 201
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+    print(f"ceiling: {n} no-op creates in {elapsed:.1f} s at concurrency {concurrency}")
+    return {"api.ceiling.noop_fastapi_create.per_second": (n / elapsed, "requests/s")}
+
+
 async def bench_reads(backend: str, repeat: int) -> dict[str, tuple[float, str]]:
     info_path = DATA / f"{backend}.json"
     if not info_path.exists():
@@ -224,6 +252,9 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="requests per read figure")
     parser.add_argument("--skip-creates", action="store_true")
     parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also measure a no-op FastAPI app, same client"
+    )
     parser.add_argument("--record", action="store_true", help="write figures to RESULTS.md")
     args = parser.parse_args()
     figures: dict[str, tuple[float, str]] = {}
@@ -231,6 +262,8 @@ async def main() -> None:
         figures |= await bench_creates(args.backend, args.creates, args.concurrency)
     if not args.skip_reads:
         figures |= await bench_reads(args.backend, args.repeat)
+    if args.ceiling:
+        figures |= await bench_ceiling(args.creates, args.concurrency)
     report("api", figures, record=args.record)
 
 
