@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck unit install install-test demo clean
+.PHONY: run test lint typecheck unit install install-test browser demo clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Opora needs Python 3.11+"'
@@ -23,6 +23,10 @@ $(TEST_STAMP): $(STAMP)
 install: $(STAMP)
 
 install-test: $(TEST_STAMP)
+
+## make browser: Debian's chromium and a Cyrillic font for tests/browser (apt-get, as root)
+browser:
+	@sh scripts/install-browser
 
 ## make run: install, migrate, load demo data on the first start, serve on :8000
 run: $(STAMP)
@@ -44,8 +48,17 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-unit: $(TEST_STAMP)
+unit: $(TEST_STAMP) browser
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## make i18n: extract the pages' strings, update the en/ru catalogs, compile them (.mo)
+LOCALE := src/opora/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		-o $(LOCALE)/messages.pot src/opora
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages \
+		--no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE) -D messages --statistics
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

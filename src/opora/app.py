@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 def load_job_modules() -> None:
     """Import every module that registers jobs, so any process can run any job."""
-    import opora.jobs.builtin  # noqa: F401
+    import opora.jobs.builtin
+    import opora.notifications.jobs  # noqa: F401
 
 
 def migration_head() -> str | None:
@@ -89,13 +90,33 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.state.migration_head = migration_head()
     install_handlers(app)
 
+    from opora.auth.pages import router as auth_pages_router
+    from opora.web import i18n
+    from opora.web.page_auth import install_page_handlers
+    from opora.web.sessions import install_sessions
+    from opora.web.templating import mount_static
+
+    i18n.load_all()
+    install_sessions(app, settings)
+    install_page_handlers(app)
+    mount_static(app)
+    app.include_router(auth_pages_router)
+
     from opora.auth.api import router as auth_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
     from opora.tickets.api import router as tickets_router
     from opora.tickets.public import router as customer_router
+    from opora.views.api import router as views_router
 
-    for router in (tickets_router, customer_router, contacts_router, auth_router, fields_router):
+    for router in (
+        tickets_router,
+        customer_router,
+        contacts_router,
+        auth_router,
+        fields_router,
+        views_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
@@ -125,9 +146,5 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
                 status_code=503,
             )
         return JSONResponse({"status": "ok", "version": __version__, "migration": current})
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
 
     return app

@@ -18,6 +18,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
 
+    # web sessions: the cookie signing key (generated into <data_dir>/secret_key when unset)
+    secret_key: str | None = None
+    cookie_secure: bool = False
+
+    # outgoing email (notifications.send_email) and the links it carries
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False  # upgrade a plain connection with STARTTLS
+    smtp_ssl: bool = False  # implicit TLS from the first byte (usually port 465)
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Opora <support@localhost>"
+    base_url: str = "http://127.0.0.1:8000"
+
     # attachments
     max_attachment_bytes: int = 25 * 1024 * 1024
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from urllib.parse import urlencode
 
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +23,8 @@ from opora.auth.schemas import GroupCreate, GroupUpdate, UserCreate, UserUpdate
 from opora.contacts.models import Contact
 from opora.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from opora.kit.text import normalize_email
-from opora.kit.time import utcnow
+from opora.kit.time import isoformat, utcnow
+from opora.notifications.service import queue_email, render_email
 
 TOKEN_PREFIX = "opr_"
 
@@ -288,3 +294,160 @@ async def get_group(session: AsyncSession, *, actor: Actor, group_id: int) -> Gr
 
 async def member_ids(session: AsyncSession, group: Group) -> list[int]:
     return sorted(await repository.member_ids_of(session, group.id))
+
+
+# -- password reset ---------------------------------------------------------------------
+#
+# A reset link carries a stateless token: signed with the app secret (itsdangerous), valid
+# for an hour, holding the user id and an HMAC of the user's current email and password
+# hash. Setting a new password changes the hash, so a token works once; a second request
+# does not cancel an earlier link, but every link dies with the first reset.
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 200
+PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+PASSWORD_RESET_LIMIT = 3  # reset emails per user per PASSWORD_RESET_WINDOW
+PASSWORD_RESET_WINDOW = timedelta(hours=1)
+_PASSWORD_RESET_SALT = "opora.auth.password-reset"
+_PASSWORD_RESET_LOG = "password_reset_sent_at"  # key in users.extra: ISO times of recent emails
+_MAX_TOKEN_CHARS = 1000
+
+
+def _reset_serializer(secret: str, *, now: datetime | None = None) -> URLSafeTimedSerializer:
+    """The token serializer; ``now`` fixes its clock (for signing and for checking age)."""
+    if now is None:
+        return URLSafeTimedSerializer(secret, salt=_PASSWORD_RESET_SALT)
+    frozen = int(now.timestamp())
+
+    class FixedClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return frozen
+
+    return URLSafeTimedSerializer(secret, salt=_PASSWORD_RESET_SALT, signer=FixedClockSigner)
+
+
+def _password_fingerprint(user: User, secret: str) -> str:
+    material = f"{user.id}\0{user.email}\0{user.password_hash or ''}".encode()
+    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
+
+
+def make_password_reset_token(user: User, *, secret: str, now: datetime | None = None) -> str:
+    """A reset token for ``user``, valid for an hour from ``now`` and until the password
+    (or email) changes."""
+    token = _reset_serializer(secret, now=now).dumps(
+        {"u": user.id, "f": _password_fingerprint(user, secret)}
+    )
+    return token if isinstance(token, str) else token.decode()
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidInput(
+            f"the password must be at least {PASSWORD_MIN_LENGTH} characters", field="password"
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(
+            f"the password must be at most {PASSWORD_MAX_LENGTH} characters", field="password"
+        )
+
+
+def _recent_resets(user: User, now: datetime) -> list[datetime]:
+    recent = []
+    for value in (user.extra or {}).get(_PASSWORD_RESET_LOG, []):
+        try:
+            at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if at.tzinfo is not None and now - PASSWORD_RESET_WINDOW < at <= now:
+            recent.append(at)
+    return sorted(recent)
+
+
+async def request_password_reset(
+    session: AsyncSession,
+    *,
+    email: str,
+    base_url: str,
+    secret: str,
+    now: datetime | None = None,
+) -> None:
+    """Email a reset link to the active user with this email, in their language.
+
+    The outcome is the same whether or not such a user exists (no one learns which
+    addresses have accounts); contacts never get one. At most ``PASSWORD_RESET_LIMIT``
+    emails per user per hour: further requests are dropped silently. ``secret`` is the
+    app's signing secret; ``base_url`` is where the link points
+    (``{base_url}/password/reset?token=...``).
+    """
+    user = await repository.get_user_by_email(session, normalize_email(email))
+    if user is None or not user.is_active:
+        return
+    await session.refresh(user, with_for_update=True)  # PostgreSQL: one request at a time
+    now = now or utcnow()
+    recent = _recent_resets(user, now)
+    if len(recent) >= PASSWORD_RESET_LIMIT:
+        return
+    token = make_password_reset_token(user, secret=secret, now=now)
+    link = f"{base_url.rstrip('/')}/password/reset?{urlencode({'token': token})}"
+    rendered = render_email(
+        "password_reset",
+        language=user.language,
+        name=user.name,
+        email=user.email,
+        link=link,
+        valid_minutes=int(PASSWORD_RESET_MAX_AGE.total_seconds()) // 60,
+    )
+    await queue_email(
+        session,
+        to=str(Address(display_name=user.name, addr_spec=user.email)),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    log = [isoformat(at) for at in [*recent, now]]
+    user.extra = {**(user.extra or {}), _PASSWORD_RESET_LOG: log}
+    await session.flush()
+
+
+async def reset_password(
+    session: AsyncSession,
+    *,
+    token: str,
+    password: str,
+    secret: str,
+    now: datetime | None = None,
+) -> User:
+    """Set a new password with a reset token; the token then stops working.
+
+    A bad, expired or used token is ``InvalidInput(field="token")``; a password outside
+    the policy is ``InvalidInput(field="password")``. Nothing changes on an error.
+    """
+    invalid = InvalidInput(
+        "this password reset link is invalid, expired or already used; ask for a new one",
+        field="token",
+    )
+    if not token or len(token) > _MAX_TOKEN_CHARS:
+        raise invalid
+    try:
+        data = _reset_serializer(secret, now=now).loads(
+            token, max_age=int(PASSWORD_RESET_MAX_AGE.total_seconds())
+        )
+    except BadData:
+        raise invalid from None
+    if not (
+        isinstance(data, dict) and isinstance(data.get("u"), int) and isinstance(data.get("f"), str)
+    ):
+        raise invalid
+    user = await repository.get_user(session, data["u"])
+    if user is None or not user.is_active:
+        raise invalid
+    await session.refresh(user, with_for_update=True)  # PostgreSQL: one reset at a time
+    if not hmac.compare_digest(data["f"], _password_fingerprint(user, secret)):
+        raise invalid
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    user.updated_at = utcnow()
+    await session.flush()
+    actor_cache.invalidate(session)
+    return user

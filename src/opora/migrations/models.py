@@ -9,6 +9,7 @@ from opora.fields import models as fields_models  # noqa: F401
 from opora.jobs import models as jobs_models  # noqa: F401
 from opora.search import models as search_models  # noqa: F401
 from opora.tickets import models as tickets_models  # noqa: F401
+from opora.views import models as views_models  # noqa: F401
 
 metadata = Base.metadata
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -107,6 +108,16 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_requester_updated", "requester_id", "updated_at", "id"),
         Index("ix_tickets_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
+        # escalated tickets only: the "escalated to my line" view without reading every
+        # open ticket (a partial index; both backends have them)
+        Index(
+            "ix_tickets_escalated_status_updated",
+            "status",
+            "updated_at",
+            "id",
+            sqlite_where=text("escalated_at IS NOT NULL"),
+            postgresql_where=text("escalated_at IS NOT NULL"),
+        ),
     )
 
     number: Mapped[int] = mapped_column(BigInteger, unique=True)

@@ -136,6 +136,10 @@ class TicketFilters:
     requester_id: int | None = None
     organization_id: int | None = None
     updated_since: datetime | None = None
+    group_ids: tuple[int, ...] | None = None  # group in these ("my groups"); () matches none
+    line_at_least: int | None = None
+    escalated: bool = False  # escalated_at is set
+    solved_since: datetime | None = None
     ticket_ids: Select[Any] | TextualSelect | None = None  # e.g. a full-text match
     # when ticket_ids is a large set, walk the tickets in sort order and test membership
     # rather than fetch and sort every member (SQLite's planner does the latter)
@@ -182,6 +186,14 @@ def apply_filters(stmt: Select[Ticket], f: TicketFilters) -> Select[Ticket]:
         stmt = stmt.where(Ticket.organization_id == f.organization_id)
     if f.updated_since is not None:
         stmt = stmt.where(Ticket.updated_at >= f.updated_since)
+    if f.group_ids is not None:
+        stmt = stmt.where(Ticket.group_id.in_(f.group_ids) if f.group_ids else false())
+    if f.line_at_least is not None:
+        stmt = stmt.where(Ticket.line >= f.line_at_least)
+    if f.escalated:
+        stmt = stmt.where(Ticket.escalated_at.is_not(None))
+    if f.solved_since is not None:
+        stmt = stmt.where(Ticket.solved_at >= f.solved_since)
     if f.ticket_ids is not None:
         # "id + 0" keeps SQLite from driving the query by the id list
         key = (Ticket.id + 0) if f.many_ticket_ids else Ticket.id
