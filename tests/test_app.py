@@ -8,16 +8,23 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest_asyncio
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from opora.app import create_app
 from opora.config import Settings
+from opora.db import Database
+from opora.kit.time import utcnow
 from opora.migrations import runner
+from opora.tickets.models import Tag
+from opora.web.deps import Session, UnitOfWorkRoute
 from tests.conftest import drop_pg_database, pg_url, recreate_pg_database, skip_or_fail
 
 HEAD = ScriptDirectory.from_config(runner.alembic_config()).get_current_head()
@@ -164,3 +171,24 @@ class TestErrors:
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
         assert r.json()["error"]["code"] == "unauthorized"
+
+
+class TestErrorResponsesKeepNothing:
+    async def test_a_route_answering_with_an_error_status_rolls_back_what_it_began(
+        self, app: Any, client: httpx.AsyncClient, db: Database
+    ) -> None:
+        """A page that re-renders a form with a 400 must not commit half a change."""
+        router = APIRouter(route_class=UnitOfWorkRoute)
+
+        @router.post("/_test/half-written")
+        async def half_written(session: Session, fail: bool = True) -> PlainTextResponse:
+            session.add(Tag(name="half-written", created_at=utcnow()))
+            await session.flush()
+            return PlainTextResponse("no", status_code=400 if fail else 200)
+
+        app.include_router(router)
+        assert (await client.post("/_test/half-written")).status_code == 400
+        assert (await client.post("/_test/half-written?fail=false")).status_code == 200
+        async with db.unit_of_work(write=False) as s:
+            count = await s.scalar(select(func.count()).select_from(Tag))
+        assert count == 1  # only the successful request's tag

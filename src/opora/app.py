@@ -102,6 +102,14 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     mount_static(app)
     app.include_router(auth_pages_router)
 
+    from opora.views.pages import router as views_pages_router
+
+    app.include_router(views_pages_router)
+
+    from opora.tickets.pages import router as tickets_pages_router
+
+    app.include_router(tickets_pages_router)
+
     from opora.auth.api import router as auth_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router

@@ -45,7 +45,7 @@ class TestSignIn:
         assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
         assert "secure" not in cookie.lower()
         home = await client.get("/")
-        assert home.status_code == 303 and home.headers["location"] == "/account"
+        assert home.status_code == 303 and home.headers["location"] == "/inbox"
         account = await client.get("/account")
         assert account.status_code == 200
         assert "Alice Admin" in account.text

@@ -47,7 +47,7 @@ def _see_other(url: str) -> RedirectResponse:
 
 @router.get("/")
 async def home(user: PageUser) -> Response:
-    return _see_other("/account")  # the inbox comes here next
+    return _see_other("/inbox")
 
 
 @router.get("/login")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TextualSelect
 
 from opora.auth.actor import Actor
-from opora.auth.models import User
+from opora.auth.models import Group, GroupMembership, User
 from opora.contacts.models import Contact
 from opora.errors import InvalidInput
 from opora.kit.pagination import decode_cursor, encode_cursor
@@ -271,3 +271,30 @@ async def user_names(session: AsyncSession, user_ids: list[int]) -> dict[int, st
         return {}
     rows = await session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
     return {uid: name for uid, name in rows}
+
+
+async def previous_tickets(
+    session: AsyncSession, actor: Actor, requester_id: int, *, exclude_id: int, limit: int = 10
+) -> list[Ticket]:
+    """The requester's other tickets the actor may read, the most recently updated first."""
+    stmt = (
+        tickets_readable_by(actor)
+        .where(Ticket.requester_id == requester_id, Ticket.id != exclude_id)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def active_groups(session: AsyncSession) -> list[Group]:
+    stmt = select(Group).where(Group.is_active.is_(True)).order_by(Group.line, Group.name)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def assignable_users(session: AsyncSession, group_id: int | None) -> list[User]:
+    """Active staff who may take a ticket of this group: its members, or anyone without one."""
+    stmt = select(User).where(User.is_active.is_(True))
+    if group_id is not None:
+        members = select(GroupMembership.user_id).where(GroupMembership.group_id == group_id)
+        stmt = stmt.where(User.id.in_(members))
+    return list((await session.execute(stmt.order_by(User.name, User.id))).scalars())

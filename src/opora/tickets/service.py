@@ -21,8 +21,9 @@ from opora import events
 from opora.auth import repository as users
 from opora.auth.actor import Actor, require_agent
 from opora.auth.models import Group, User
+from opora.contacts import repository as contact_repository
 from opora.contacts import service as contacts
-from opora.contacts.models import Contact, IdentityKind
+from opora.contacts.models import Contact, IdentityKind, Organization
 from opora.errors import Conflict, FieldRequired, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from opora.fields import service as fields
 from opora.kit.blobs import BlobStore
@@ -300,6 +301,69 @@ async def ticket_timeline(
     require_agent(actor)
     await get_ticket(session, actor=actor, ticket_id=ticket_id)
     return await repository.events_of(session, ticket_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketWorkspace:
+    """Everything the agent's ticket page shows besides the ticket detail."""
+
+    detail: TicketDetail
+    events: list[TicketEvent]
+    requester: Contact
+    requester_email: str | None
+    organization: Organization | None
+    previous_tickets: list[Ticket]  # the requester's last ten other tickets
+    groups: list[Group]
+    assignable: list[User]  # members of the ticket's group (anyone active without a group)
+    user_names: dict[int, str]
+    author_names: dict[tuple[str, int], str]
+
+
+async def get_ticket_workspace(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, extra_user_ids: tuple[int, ...] = ()
+) -> TicketWorkspace:
+    """The ticket page: detail, timeline events, the requester's card and earlier tickets,
+    and the choices of the edit form. ``extra_user_ids`` get names too (a submitted
+    assignee shown back after an error)."""
+    require_agent(actor)
+    detail = await get_ticket_detail(session, actor=actor, ticket_id=ticket_id)
+    ticket = detail.ticket
+    events_ = await repository.events_of(session, ticket_id)
+    requester = await session.get(Contact, ticket.requester_id)
+    assert requester is not None  # requester_id is a RESTRICT foreign key
+    emails = [
+        i.value
+        for i in await contact_repository.identities_of(session, [requester.id])
+        if i.kind == IdentityKind.EMAIL
+    ]
+    organization_id = ticket.organization_id or requester.organization_id
+    organization = (
+        await session.get(Organization, organization_id) if organization_id is not None else None
+    )
+    assignable = await repository.assignable_users(session, ticket.group_id)
+    wanted = {e.actor_user_id for e in events_ if e.actor_user_id}
+    for e in events_:
+        if e.field == "assignee_id":
+            wanted |= {v for v in (e.old_value, e.new_value) if isinstance(v, int)}
+    wanted |= set(extra_user_ids)
+    if ticket.assignee_id:
+        wanted.add(ticket.assignee_id)
+    names = {u.id: u.name for u in assignable}
+    names |= await repository.user_names(session, sorted(wanted - set(names)))
+    return TicketWorkspace(
+        detail=detail,
+        events=events_,
+        requester=requester,
+        requester_email=emails[0] if emails else None,
+        organization=organization,
+        previous_tickets=await repository.previous_tickets(
+            session, actor, requester.id, exclude_id=ticket.id
+        ),
+        groups=await repository.active_groups(session),
+        assignable=assignable,
+        user_names=names,
+        author_names=await repository.author_names(session, detail.messages),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
-from opora.auth.models import Group
+from opora.auth.models import Group, User
+from opora.contacts.models import Contact
 from opora.tickets.models import Ticket
 from opora.tickets.repository import TicketFilters, apply_filters, tickets_readable_by
 from opora.views.models import View
@@ -52,3 +53,28 @@ async def count_tickets(
         .subquery()
     )
     return int((await session.execute(select(func.count()).select_from(matching))).scalar_one())
+
+
+async def list_names(
+    session: AsyncSession, tickets: list[Ticket]
+) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Names for a ticket list: (requesters, assignees, groups), each id -> name, in
+    at most three queries."""
+    contact_ids = sorted({t.requester_id for t in tickets})
+    user_ids = sorted({t.assignee_id for t in tickets if t.assignee_id is not None})
+    group_ids = sorted({t.group_id for t in tickets if t.group_id is not None})
+    requesters: dict[int, str] = {}
+    assignees: dict[int, str] = {}
+    groups: dict[int, str] = {}
+    if contact_ids:
+        rows = await session.execute(
+            select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+        )
+        requesters = {cid: name for cid, name in rows}
+    if user_ids:
+        rows = await session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+        assignees = {uid: name for uid, name in rows}
+    if group_ids:
+        rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids)))
+        groups = {gid: name for gid, name in rows}
+    return requesters, assignees, groups

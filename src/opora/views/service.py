@@ -83,6 +83,19 @@ class ViewPage:
     next_cursor: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """Everything the inbox page shows: the sidebar (views and their counts) and one page
+    of the current view's tickets with the names of requesters, assignees and groups."""
+
+    views: list[ViewDef]
+    counts: dict[str, ViewCount]
+    page: ViewPage
+    requester_names: dict[int, str]
+    assignee_names: dict[int, str]
+    group_names: dict[int, str]
+
+
 def _may_edit(actor: Actor, view: View) -> bool:
     return actor.is_admin if view.owner_id is None else view.owner_id == actor.id
 
@@ -279,3 +292,30 @@ async def view_counts(
             n = await repository.count_tickets(session, actor, filters, cap=COUNT_CAP)
         counts[view.key] = ViewCount(count=min(n, COUNT_CAP), capped=n > COUNT_CAP)
     return counts
+
+
+async def inbox(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    view_key: str,
+    cursor: str | None = None,
+    limit: int = 50,
+    sort: str | None = None,
+) -> Inbox:
+    """The inbox page of one view: the sidebar's views and counts, and a page of tickets
+    with names resolved."""
+    page = await view_tickets(
+        session, actor=actor, view_key=view_key, cursor=cursor, limit=limit, sort=sort
+    )
+    views = await list_views(session, actor=actor)
+    counts = await view_counts(session, actor=actor, views=views)
+    requesters, assignees, groups = await repository.list_names(session, page.tickets)
+    return Inbox(
+        views=views,
+        counts=counts,
+        page=page,
+        requester_names=requesters,
+        assignee_names=assignees,
+        group_names=groups,
+    )

@@ -2,7 +2,8 @@
 
 Every API router uses ``UnitOfWorkRoute``: the request's session is opened before the
 endpoint runs and committed after it returns, *before* the response is sent, so a
-client never sees a 2xx for a change that did not commit. Any exception rolls back.
+client never sees a 2xx for a change that did not commit. Any exception rolls back, and
+so does a response with an error status.
 """
 
 from __future__ import annotations
@@ -28,11 +29,27 @@ class UnitOfWorkRoute(APIRoute):
 
         async def run_in_transaction(request: Request) -> Response:
             db: Database = request.app.state.db
-            async with db.unit_of_work(write=request.method not in READ_METHODS) as session:
-                request.state.session = session
-                return await handler(request)
+            try:
+                async with db.unit_of_work(write=request.method not in READ_METHODS) as session:
+                    request.state.session = session
+                    response = await handler(request)
+                    if response.status_code >= 400:
+                        # a handler that answers with an error (e.g. a form re-rendered
+                        # with its mistakes) keeps nothing it began
+                        raise _ErrorResponse(response)
+            except _ErrorResponse as error:
+                return error.response
+            return response
 
         return run_in_transaction
+
+
+class _ErrorResponse(Exception):
+    """Carries an error response out of the unit of work so that it rolls back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 def get_session(request: Request) -> AsyncSession:

@@ -1,0 +1,334 @@
+"""The agent's ticket page: header form, timeline, composer, escalation, customer sidebar.
+
+Handlers parse the form, resolve the page user's actor, call one service and render. A
+service error (a rule, a missing field) re-renders the page with the field marked and the
+user's input kept. The error response makes the request's unit of work roll back; the use
+case also runs in a savepoint so that the page re-rendered in the same session shows the
+ticket as it is, not half-changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opora.auth import service as auth_service
+from opora.auth.actor import Actor
+from opora.errors import OporaError
+from opora.kit.blobs import BlobStore
+from opora.tickets import service
+from opora.tickets.models import Message, Priority, TicketEvent, TicketStatus, TicketType
+from opora.tickets.schemas import EscalateIn, MessageCreate, TicketUpdate
+from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.page_auth import PageUser, verify_csrf
+from opora.web.templating import render
+
+router = APIRouter(
+    route_class=UnitOfWorkRoute,
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+)
+
+FormStr = Annotated[str, Form()]
+EDIT_FIELDS = ("status", "priority", "type", "group_id", "assignee_id", "tags")
+# events shown by the message they belong to, or too small to show
+HIDDEN_EVENTS = frozenset({"reply_added", "note_added"})
+HIDDEN_FIELDS = frozenset({"first_responded_at"})
+
+
+@dataclass
+class Problems:
+    """What went wrong in one form: field -> message code or text, and a general one."""
+
+    form: str
+    fields: dict[str, str] = field(default_factory=dict)
+    general: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline: a message or an event."""
+
+    at: datetime
+    kind: str  # "message" or "event"
+    message: Message | None = None
+    event: TicketEvent | None = None
+
+
+def _timeline(workspace: service.TicketWorkspace) -> list[Entry]:
+    entries = [Entry(at=m.created_at, kind="message", message=m) for m in workspace.detail.messages]
+    entries += [
+        Entry(at=e.created_at, kind="event", event=e)
+        for e in workspace.events
+        if e.kind not in HIDDEN_EVENTS and e.field not in HIDDEN_FIELDS
+    ]
+    # at the same moment an escalation's line comes before its note
+    return sorted(entries, key=lambda x: (x.at, x.kind != "event"))
+
+
+def _split_tags(text: str) -> list[str]:
+    return [t for t in text.replace(",", " ").split() if t]
+
+
+def _int_or_none(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
+async def _actor(session: AsyncSession, user: Any) -> Actor:
+    return await auth_service.actor_for_user(session, user)
+
+
+async def _attempt(session: AsyncSession, call: Callable[[], Awaitable[Any]]) -> OporaError | None:
+    """Run a use case in a savepoint: on a domain error the session forgets what it began,
+    so the re-rendered page reads the ticket as stored."""
+    try:
+        async with session.begin_nested():
+            await call()
+    except OporaError as exc:
+        return exc
+    return None
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return render(request, "tickets/not_found.html", status_code=404)
+
+
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: int,
+    *,
+    status_code: int = 200,
+    problems: Problems | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    values = values or {}
+    extra = _int_or_none(values.get("assignee_id", ""))
+    try:
+        workspace = await service.get_ticket_workspace(
+            session, actor=actor, ticket_id=ticket_id, extra_user_ids=(extra,) if extra else ()
+        )
+    except service.TicketNotFound:
+        return _not_found(request)
+    ticket = workspace.detail.ticket
+    current = {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "type": ticket.type,
+        "group_id": str(ticket.group_id or ""),
+        "assignee_id": str(ticket.assignee_id or ""),
+        "tags": " ".join(workspace.detail.tags),
+    }
+    edit = {k: values.get(k, current[k]) for k in EDIT_FIELDS}
+    return render(
+        request,
+        "tickets/page.html",
+        status_code=status_code,
+        w=workspace,
+        ticket=ticket,
+        timeline=_timeline(workspace),
+        groups_by_id={g.id: g for g in workspace.groups},
+        edit=edit,
+        problems=problems or Problems(form=""),
+        values=values,
+        statuses=[s.value for s in TicketStatus],
+        priorities=[p.value for p in Priority],
+        types=[t.value for t in TicketType],
+        sent=request.query_params.get("sent") == "1",
+    )
+
+
+def _problems(form: str, exc: OporaError | ValidationError, known: tuple[str, ...]) -> Problems:
+    problems = Problems(form=form)
+    if isinstance(exc, ValidationError):
+        for err in exc.errors():
+            loc = str(err["loc"][0]) if err["loc"] else ""
+            name = loc if loc in known else known[0]
+            problems.fields.setdefault(name, "invalid")
+        return problems
+    at = exc.field if exc.field in known else None
+    text = exc.code if exc.code in KNOWN_CODES else exc.message
+    if at:
+        problems.fields[at] = text
+    else:
+        problems.general = text
+    return problems
+
+
+KNOWN_CODES = frozenset(
+    {
+        "assignee_not_in_group",
+        "invalid_status_transition",
+        "ticket_closed",
+        "field_required",
+        "no_higher_line",
+    }
+)
+
+
+@router.get("/tickets/{ticket_id}")
+async def ticket_page(
+    request: Request, session: Session, user: PageUser, ticket_id: int
+) -> Response:
+    return await _page(request, session, await _actor(session, user), ticket_id)
+
+
+@router.post("/tickets/{ticket_id}")
+async def update_ticket(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    ticket_id: int,
+    status: FormStr = "",
+    priority: FormStr = "",
+    type: FormStr = "",
+    group_id: FormStr = "",
+    assignee_id: FormStr = "",
+    tags: FormStr = "",
+) -> Response:
+    actor = await _actor(session, user)
+    values = {
+        "status": status,
+        "priority": priority,
+        "type": type,
+        "group_id": group_id,
+        "assignee_id": assignee_id,
+        "tags": tags,
+    }
+    try:
+        ticket = await service.get_ticket(session, actor=actor, ticket_id=ticket_id)
+    except service.TicketNotFound:
+        return _not_found(request)
+    # only what the form changes, so an untouched field is never checked again
+    changes: dict[str, Any] = {"tags": _split_tags(tags)}
+    for name, old in (
+        ("status", ticket.status),
+        ("priority", ticket.priority),
+        ("type", ticket.type),
+    ):
+        if values[name] and values[name] != old:
+            changes[name] = values[name]
+    for name, old_id in (("group_id", ticket.group_id), ("assignee_id", ticket.assignee_id)):
+        if values[name].strip() and not values[name].strip().isdigit():
+            changes[name] = values[name]  # let validation name the field
+        elif _int_or_none(values[name]) != old_id:
+            changes[name] = _int_or_none(values[name])
+    try:
+        data = TicketUpdate(**changes)
+    except ValidationError as exc:
+        problems = _problems("edit", exc, EDIT_FIELDS)
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    error = await _attempt(
+        session,
+        lambda: service.update_ticket(session, actor=actor, ticket_id=ticket_id, data=data),
+    )
+    if isinstance(error, service.TicketNotFound):
+        return _not_found(request)
+    if error is not None:
+        problems = _problems("edit", error, EDIT_FIELDS)
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    return RedirectResponse(f"/tickets/{ticket_id}?saved=1", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/messages")
+async def add_message(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    ticket_id: int,
+    body: FormStr = "",
+    visibility: FormStr = "public",
+) -> Response:
+    actor = await _actor(session, user)
+    values = {"body": body, "visibility": visibility}
+    added: list[service.MessageAdded] = []
+
+    async def call() -> None:
+        added.append(
+            await service.add_message(session, actor=actor, ticket_id=ticket_id, data=data)
+        )
+
+    try:
+        data = MessageCreate(body=body, visibility=visibility)
+    except ValidationError as exc:
+        problems = _problems("message", exc, ("body", "visibility"))
+        if "visibility" not in problems.fields:
+            problems.fields = {"body": "empty_message"}
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    error = await _attempt(session, call)
+    if isinstance(error, service.TicketNotFound):
+        return _not_found(request)
+    if error is not None:
+        problems = _problems("message", error, ("body", "visibility"))
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    return RedirectResponse(
+        f"/tickets/{ticket_id}?sent=1#message-{added[0].message.id}", status_code=303
+    )
+
+
+@router.post("/tickets/{ticket_id}/escalate")
+async def escalate_ticket(
+    request: Request, session: Session, user: PageUser, ticket_id: int, reason: FormStr = ""
+) -> Response:
+    actor = await _actor(session, user)
+    values = {"reason": reason}
+    error: OporaError | None
+    if not reason.strip():
+        error = None
+        problems = Problems(form="escalate", fields={"reason": "reason_required"})
+    else:
+        data = EscalateIn(reason=reason[:10_000])
+        error = await _attempt(
+            session,
+            lambda: service.escalate_ticket(session, actor=actor, ticket_id=ticket_id, data=data),
+        )
+        if error is None:
+            return RedirectResponse(f"/tickets/{ticket_id}?escalated=1", status_code=303)
+        if isinstance(error, service.TicketNotFound):
+            return _not_found(request)
+        problems = _problems("escalate", error, ("reason",))
+    return await _page(
+        request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+    )
+
+
+@router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
+async def download_attachment(
+    request: Request, session: Session, user: PageUser, ticket_id: int, attachment_id: int
+) -> Response:
+    """An attachment for the signed-in agent, with the API download's safe headers."""
+    actor = await _actor(session, user)
+    try:
+        att = await service.get_attachment(session, actor=actor, attachment_id=attachment_id)
+    except service.AttachmentNotFound:
+        return _not_found(request)
+    store = BlobStore(request.app.state.settings.attachments_dir)
+    inline = att.content_type.startswith("image/") and att.content_type != "image/svg+xml"
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content=store.read(att.sha256),
+        media_type=att.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(att.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
