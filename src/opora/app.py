@@ -110,6 +110,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
 
     app.include_router(tickets_pages_router)
 
+    from opora.admin.pages import router as admin_pages_router
+
+    app.include_router(admin_pages_router)
+
     from opora.auth.api import router as auth_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -108,5 +109,7 @@ class TestTicketPage:
         await expect(page.locator("#composer-body")).to_have_value("Half-written answer")
         await page.click("#send-message")
         await expect(page.locator("#timeline")).to_contain_text("Half-written answer")
+        # the page after a send clears the draft, then drops ?sent=1 from the address
+        await expect(page).not_to_have_url(re.compile(r"sent="))
         await page.goto(f"/tickets/{ticket_id}")
         await expect(page.locator("#composer-body")).to_have_value("")

@@ -1,4 +1,5 @@
-"""The agent's ticket page: header form, timeline, composer, escalation, customer sidebar.
+"""The agent's ticket page: header form, timeline, composer, escalation, customer sidebar,
+merging (with a confirmation step), links, and the resolution summary asked for on solving.
 
 Handlers parse the form, resolve the page user's actor, call one service and render. A
 service error (a rule, a missing field) re-renders the page with the field marked and the
@@ -22,11 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
-from opora.errors import OporaError
+from opora.errors import Conflict, NotFound, OporaError
 from opora.kit.blobs import BlobStore
 from opora.tickets import service
-from opora.tickets.models import Message, Priority, TicketEvent, TicketStatus, TicketType
-from opora.tickets.schemas import EscalateIn, MessageCreate, TicketUpdate
+from opora.tickets.models import (
+    LinkKind,
+    Message,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    TicketType,
+)
+from opora.tickets.schemas import (
+    EscalateIn,
+    LinkCreate,
+    MessageCreate,
+    TicketUpdate,
+)
 from opora.web.deps import Session, UnitOfWorkRoute
 from opora.web.page_auth import PageUser, verify_csrf
 from opora.web.templating import render
@@ -41,7 +55,9 @@ FormStr = Annotated[str, Form()]
 EDIT_FIELDS = ("status", "priority", "type", "group_id", "assignee_id", "tags")
 # events shown by the message they belong to, or too small to show
 HIDDEN_EVENTS = frozenset({"reply_added", "note_added"})
-HIDDEN_FIELDS = frozenset({"first_responded_at"})
+HIDDEN_FIELDS = frozenset({"first_responded_at", "resolution"})
+RESOLUTION_FIELDS = ("resolution_problem", "resolution_solution", "resolution_outcome")
+LINK_KINDS = (LinkKind.RELATED, LinkKind.PARENT, LinkKind.VENDOR)
 
 
 @dataclass
@@ -111,6 +127,7 @@ async def _page(
     status_code: int = 200,
     problems: Problems | None = None,
     values: dict[str, str] | None = None,
+    merge_target: Ticket | None = None,
 ) -> HTMLResponse:
     values = values or {}
     extra = _int_or_none(values.get("assignee_id", ""))
@@ -130,6 +147,11 @@ async def _page(
         "tags": " ".join(workspace.detail.tags),
     }
     edit = {k: values.get(k, current[k]) for k in EDIT_FIELDS}
+    stored = ticket.resolution or {}
+    for name in RESOLUTION_FIELDS:
+        edit[name] = values.get(name, stored.get(name.removeprefix("resolution_"), ""))
+    links = workspace.detail.links
+    linked = await service.linked_tickets(session, actor=actor, links=links)
     return render(
         request,
         "tickets/page.html",
@@ -145,6 +167,11 @@ async def _page(
         priorities=[p.value for p in Priority],
         types=[t.value for t in TicketType],
         sent=request.query_params.get("sent") == "1",
+        links=links,
+        linked=linked,
+        link_kinds=[k.value for k in LINK_KINDS],
+        merge_target=merge_target,
+        merged_from=_int_or_none(request.query_params.get("merged", "")),
     )
 
 
@@ -155,6 +182,9 @@ def _problems(form: str, exc: OporaError | ValidationError, known: tuple[str, ..
             loc = str(err["loc"][0]) if err["loc"] else ""
             name = loc if loc in known else known[0]
             problems.fields.setdefault(name, "invalid")
+        return problems
+    if exc.field == "resolution":  # solving without saying how
+        problems.fields["resolution_solution"] = "resolution_required"
         return problems
     at = exc.field if exc.field in known else None
     text = exc.code if exc.code in KNOWN_CODES else exc.message
@@ -172,6 +202,15 @@ KNOWN_CODES = frozenset(
         "ticket_closed",
         "field_required",
         "no_higher_line",
+        "resolution_required",
+        "invalid_number",
+        "unknown_ticket",
+        "merge_itself",
+        "target_closed",
+        "link_itself",
+        "already_linked",
+        "invalid_url",
+        "url_required",
     }
 )
 
@@ -195,6 +234,9 @@ async def update_ticket(
     group_id: FormStr = "",
     assignee_id: FormStr = "",
     tags: FormStr = "",
+    resolution_problem: FormStr = "",
+    resolution_solution: FormStr = "",
+    resolution_outcome: FormStr = "",
 ) -> Response:
     actor = await _actor(session, user)
     values = {
@@ -204,6 +246,9 @@ async def update_ticket(
         "group_id": group_id,
         "assignee_id": assignee_id,
         "tags": tags,
+        "resolution_problem": resolution_problem,
+        "resolution_solution": resolution_solution,
+        "resolution_outcome": resolution_outcome,
     }
     try:
         ticket = await service.get_ticket(session, actor=actor, ticket_id=ticket_id)
@@ -223,16 +268,27 @@ async def update_ticket(
             changes[name] = values[name]  # let validation name the field
         elif _int_or_none(values[name]) != old_id:
             changes[name] = _int_or_none(values[name])
+    if values["status"] == TicketStatus.SOLVED and resolution_solution.strip():
+        changes["resolution"] = {
+            "problem": resolution_problem.strip(),
+            "solution": resolution_solution.strip(),
+            "outcome": resolution_outcome.strip(),
+        }
     try:
         data = TicketUpdate(**changes)
     except ValidationError as exc:
         problems = _problems("edit", exc, EDIT_FIELDS)
+        if "resolution" in {str(e["loc"][0]) for e in exc.errors() if e["loc"]}:
+            problems.fields.pop("status", None)
+            problems.fields["resolution_solution"] = "invalid"
         return await _page(
             request, session, actor, ticket_id, status_code=400, problems=problems, values=values
         )
     error = await _attempt(
         session,
-        lambda: service.update_ticket(session, actor=actor, ticket_id=ticket_id, data=data),
+        lambda: service.update_ticket(
+            session, actor=actor, ticket_id=ticket_id, data=data, require_resolution=True
+        ),
     )
     if isinstance(error, service.TicketNotFound):
         return _not_found(request)
@@ -308,6 +364,148 @@ async def escalate_ticket(
     return await _page(
         request, session, actor, ticket_id, status_code=400, problems=problems, values=values
     )
+
+
+def _number_problem(form: str, exc: OporaError) -> Problems:
+    """A merge or link error, said about the ticket number the agent typed."""
+    if isinstance(exc, service.TicketNotFound):
+        code = "unknown_ticket"
+    elif isinstance(exc, service.TicketClosed):
+        code = "target_closed" if exc.field else "ticket_closed"
+    elif exc.field in ("number", "into_id", "target_id"):
+        code = "merge_itself" if form == "merge" else "link_itself"
+    elif exc.field == "external_url":
+        return Problems(form=form, fields={"external_url": "invalid_url"})
+    elif isinstance(exc, Conflict):
+        return Problems(form=form, general="already_linked")
+    else:
+        return Problems(form=form, general=exc.message)
+    if code == "ticket_closed":
+        return Problems(form=form, general=code)
+    return Problems(form=form, fields={"number": code})
+
+
+@router.post("/tickets/{ticket_id}/merge")
+async def merge_ticket(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    ticket_id: int,
+    number: FormStr = "",
+    confirm: FormStr = "",
+) -> Response:
+    """Merge this ticket into the one numbered ``number``: the first post shows both
+    subjects to confirm, the second (``confirm=1``) merges."""
+    actor = await _actor(session, user)
+    values = {"number": number}
+    into = _int_or_none(number.lstrip("#"))
+    if into is None:
+        problems = Problems(form="merge", fields={"number": "invalid_number"})
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    checked: list[Ticket] = []
+
+    async def check() -> None:
+        checked.append(
+            (await service.check_merge(session, actor=actor, source_id=ticket_id, number=into))[1]
+        )
+
+    error = await _attempt(session, check)
+    if error is None and confirm == "1":
+        target_id = checked[0].id
+        error = await _attempt(
+            session,
+            lambda: service.merge_tickets(
+                session, actor=actor, source_id=ticket_id, into_id=target_id
+            ),
+        )
+        if error is None:
+            source = await service.get_ticket(session, actor=actor, ticket_id=ticket_id)
+            return RedirectResponse(
+                f"/tickets/{target_id}?merged={source.number}#merged-notice", status_code=303
+            )
+    if error is not None:
+        if isinstance(error, service.TicketNotFound) and error.field is None:
+            return _not_found(request)
+        problems = _number_problem("merge", error)
+        return await _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+    return await _page(request, session, actor, ticket_id, values=values, merge_target=checked[0])
+
+
+@router.post("/tickets/{ticket_id}/links")
+async def add_link(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    ticket_id: int,
+    kind: FormStr = "related",
+    number: FormStr = "",
+    external_url: FormStr = "",
+    external_ref: FormStr = "",
+) -> Response:
+    actor = await _actor(session, user)
+    values = {
+        "kind": kind,
+        "number": number,
+        "external_url": external_url,
+        "external_ref": external_ref,
+    }
+
+    async def call() -> None:
+        if link_kind == LinkKind.VENDOR:
+            data = LinkCreate(
+                kind=link_kind,
+                external_url=external_url.strip(),
+                external_ref=external_ref.strip() or None,
+            )
+        else:
+            target = await service.ticket_by_number(session, actor=actor, number=into or 0)
+            data = LinkCreate(kind=link_kind, target_id=target.id)
+        await service.link_ticket(session, actor=actor, ticket_id=ticket_id, data=data)
+
+    link_kind = LinkKind(kind) if kind in LINK_KINDS else None
+    into = _int_or_none(number.lstrip("#"))
+    problems: Problems | None = None
+    if link_kind is None:
+        problems = Problems(form="link", fields={"kind": "invalid"})
+    elif link_kind == LinkKind.VENDOR and not external_url.strip():
+        problems = Problems(form="link", fields={"external_url": "url_required"})
+    elif link_kind != LinkKind.VENDOR and into is None:
+        problems = Problems(form="link", fields={"number": "invalid_number"})
+    else:
+        try:
+            error = await _attempt(session, call)
+        except ValidationError:
+            problems = Problems(form="link", fields={"external_ref": "invalid"})
+        else:
+            if error is None:
+                return RedirectResponse(f"/tickets/{ticket_id}?linked=1#links", status_code=303)
+            if isinstance(error, service.TicketNotFound) and error.field is None:
+                return _not_found(request)
+            problems = _number_problem("link", error)
+    return await _page(
+        request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+    )
+
+
+@router.post("/tickets/{ticket_id}/links/{link_id}/delete")
+async def remove_link(
+    request: Request, session: Session, user: PageUser, ticket_id: int, link_id: int
+) -> Response:
+    actor = await _actor(session, user)
+    error = await _attempt(
+        session,
+        lambda: service.unlink_ticket(session, actor=actor, ticket_id=ticket_id, link_id=link_id),
+    )
+    if isinstance(error, NotFound):
+        return _not_found(request)
+    if error is not None:
+        problems = Problems(form="link", general=error.message)
+        return await _page(request, session, actor, ticket_id, status_code=400, problems=problems)
+    return RedirectResponse(f"/tickets/{ticket_id}?unlinked=1#links", status_code=303)
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")

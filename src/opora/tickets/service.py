@@ -241,6 +241,26 @@ async def get_ticket(session: AsyncSession, *, actor: Actor, ticket_id: int) -> 
     return ticket
 
 
+async def ticket_by_number(session: AsyncSession, *, actor: Actor, number: int) -> Ticket:
+    """The readable ticket with this number (what agents see, "#1042"), not its id."""
+    stmt = repository.tickets_readable_by(actor).where(Ticket.number == number)
+    ticket = (await session.execute(stmt)).scalar_one_or_none()
+    if ticket is None:
+        raise TicketNotFound(f"ticket #{number} not found", field="number")
+    return ticket
+
+
+async def linked_tickets(
+    session: AsyncSession, *, actor: Actor, links: list[TicketLink]
+) -> dict[int, Ticket]:
+    """The readable tickets at the other ends of ``links``, by id (for their numbers)."""
+    ids = {i for link in links for i in (link.source_id, link.target_id) if i is not None}
+    if not ids:
+        return {}
+    stmt = repository.tickets_readable_by(actor).where(Ticket.id.in_(sorted(ids)))
+    return {t.id: t for t in (await session.execute(stmt)).scalars()}
+
+
 @dataclass(frozen=True, slots=True)
 class TicketDetail:
     ticket: Ticket
@@ -588,8 +608,15 @@ async def _load_for_change(session: AsyncSession, actor: Actor, ticket_id: int) 
 
 
 async def update_ticket(
-    session: AsyncSession, *, actor: Actor, ticket_id: int, data: TicketUpdate
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket_id: int,
+    data: TicketUpdate,
+    require_resolution: bool = False,
 ) -> Ticket:
+    """Change a ticket's fields. With ``require_resolution`` (the agent's ticket page),
+    solving it needs a resolution summary with a solution."""
     require_agent(actor)
     ticket = await _load_for_change(session, actor, ticket_id)
     changes = data.model_dump(exclude_unset=True)
@@ -668,6 +695,9 @@ async def update_ticket(
             await fields.validate(
                 session, entity="ticket", values={}, existing=ticket.custom_fields
             )
+        solving = any(f == "status" and n == TicketStatus.SOLVED for f, _, n in changed)
+        if require_resolution and solving and not (ticket.resolution or {}).get("solution"):
+            raise FieldRequired("say how the problem was solved", field="resolution")
         ticket.updated_at = now
         for field, old, new in changed:
             _event(
@@ -940,6 +970,25 @@ async def escalate_ticket(
         ),
     )
     return ticket
+
+
+async def check_merge(
+    session: AsyncSession, *, actor: Actor, source_id: int, number: int
+) -> tuple[Ticket, Ticket]:
+    """Source and target of a merge into the ticket numbered ``number``, before asking the
+    agent to confirm it; raises what ``merge_tickets`` would, on the field ``number``."""
+    require_agent(actor)
+    source = await get_ticket(session, actor=actor, ticket_id=source_id)
+    target = await ticket_by_number(session, actor=actor, number=number)
+    if target.id == source.id:
+        raise InvalidInput("a ticket cannot be merged into itself", field="number")
+    if rules.is_final(source.status):
+        raise TicketClosed(f"ticket #{source.number} is closed and cannot be merged")
+    if rules.is_final(target.status):
+        raise TicketClosed(
+            f"ticket #{target.number} is closed; merge into an open ticket", field="number"
+        )
+    return source, target
 
 
 async def merge_tickets(

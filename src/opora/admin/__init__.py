@@ -1,0 +1,1 @@
+"""Admin pages: users, groups (and later fields and tags)."""
