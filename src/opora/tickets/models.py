@@ -110,6 +110,16 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_updated", "updated_at", "id"),
         # escalated tickets only: the "escalated to my line" view without reading every
         # open ticket (a partial index; both backends have them)
+        # unassigned tickets only: the "unassigned in my groups" view and its count
+        Index(
+            "ix_tickets_unassigned_group_status_updated",
+            "group_id",
+            "status",
+            "updated_at",
+            "id",
+            sqlite_where=text("assignee_id IS NULL"),
+            postgresql_where=text("assignee_id IS NULL"),
+        ),
         Index(
             "ix_tickets_escalated_status_updated",
             "status",
