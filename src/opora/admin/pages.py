@@ -10,11 +10,10 @@ reads what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from opora.fields.models import FieldEntity, FieldType
 from opora.fields.schemas import CustomFieldCreate, CustomFieldUpdate
 from opora.tickets import service as tickets_service
 from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.forms import attempt, see_other
 from opora.web.page_auth import PageUser, verify_csrf
 from opora.web.templating import render
 
@@ -56,19 +56,6 @@ async def _admin(session: AsyncSession, user: Any) -> Actor:
 
 def _forbidden(request: Request) -> Response:
     return render(request, "admin/forbidden.html", status_code=403)
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-async def _attempt(session: AsyncSession, call: Callable[[], Awaitable[Any]]) -> OporaError | None:
-    try:
-        async with session.begin_nested():
-            await call()
-    except OporaError as exc:
-        return exc
-    return None
 
 
 def _validation_errors(exc: ValidationError) -> dict[str, str]:
@@ -158,12 +145,12 @@ async def create_user(request: Request, session: Session, user: PageUser) -> Res
     async def call() -> None:
         await auth_service.create_user(session, actor=actor, data=data)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         return await _users_page(
             request, session, actor, status_code=400, errors=_domain_error(error), values=values
         )
-    return _see_other("/admin/users?saved=1")
+    return see_other("/admin/users?saved=1")
 
 
 async def _user_page(
@@ -232,13 +219,13 @@ async def update_user(request: Request, session: Session, user: PageUser, user_i
         if not active:
             await auth_service.deactivate_user(session, actor=actor, user_id=user_id)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
         errors = {error.field or "is_active": "invalid"}
         return await _user_page(request, session, actor, user_id, status_code=400, errors=errors)
-    return _see_other(f"/admin/users/{user_id}?saved=1")
+    return see_other(f"/admin/users/{user_id}?saved=1")
 
 
 # -- groups -----------------------------------------------------------------------------
@@ -314,12 +301,12 @@ async def create_group(request: Request, session: Session, user: PageUser) -> Re
     async def call() -> None:
         await auth_service.create_group(session, actor=actor, data=data)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         return await _groups_page(
             request, session, actor, status_code=400, errors=_domain_error(error), values=values
         )
-    return _see_other("/admin/groups?saved=created")
+    return see_other("/admin/groups?saved=created")
 
 
 async def _group_page(
@@ -384,7 +371,7 @@ async def update_group(
     async def call() -> None:
         await auth_service.update_group(session, actor=actor, group_id=group_id, data=data)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
@@ -392,7 +379,7 @@ async def update_group(
             request, session, actor, group_id, status_code=400,
             errors=_domain_error(error), values=values,
         )  # fmt: skip
-    return _see_other("/admin/groups?saved=saved")
+    return see_other("/admin/groups?saved=saved")
 
 
 @router.post("/groups/{group_id}/delete")
@@ -407,13 +394,13 @@ async def delete_group(
     async def call() -> None:
         await auth_service.delete_group(session, actor=actor, group_id=group_id)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
         group = await auth_service.get_group(session, actor=actor, group_id=group_id)
         return await _groups_page(request, session, actor, status_code=409, in_use=group.name)
-    return _see_other("/admin/groups?saved=deleted")
+    return see_other("/admin/groups?saved=deleted")
 
 
 # -- ticket fields ----------------------------------------------------------------------
@@ -497,11 +484,11 @@ async def create_field(request: Request, session: Session, user: PageUser) -> Re
     async def call() -> None:
         await fields_service.create_field(session, actor=actor, data=data)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         errors = _domain_error(error)
         return await _fields_page(request, session, status_code=400, errors=errors, values=values)
-    return _see_other("/admin/fields?saved=created")
+    return see_other("/admin/fields?saved=created")
 
 
 async def _field_page(
@@ -576,7 +563,7 @@ async def update_field(
             return
         await fields_service.update_field(session, actor=actor, field_id=field_id, data=data)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
@@ -584,7 +571,7 @@ async def update_field(
         return await _field_page(
             request, session, field_id, status_code=400, errors=errors, values=values
         )
-    return _see_other("/admin/fields?saved=" + ("saved" if values["is_active"] else "deactivated"))
+    return see_other("/admin/fields?saved=" + ("saved" if values["is_active"] else "deactivated"))
 
 
 # -- tags -------------------------------------------------------------------------------
@@ -635,7 +622,7 @@ async def rename_tag(request: Request, session: Session, user: PageUser, tag_id:
     async def call() -> None:
         await tickets_service.rename_tag(session, actor=actor, tag_id=tag_id, name=name)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
@@ -643,7 +630,7 @@ async def rename_tag(request: Request, session: Session, user: PageUser, tag_id:
         return await _tags_page(
             request, session, actor, status_code=400, errors={tag_id: code}, values={tag_id: name}
         )
-    return _see_other("/admin/tags?saved=renamed")
+    return see_other("/admin/tags?saved=renamed")
 
 
 @router.post("/tags/{tag_id}/delete")
@@ -656,7 +643,7 @@ async def delete_tag(request: Request, session: Session, user: PageUser, tag_id:
     async def call() -> None:
         await tickets_service.delete_tag(session, actor=actor, tag_id=tag_id)
 
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if error is not None:
         return render(request, "admin/not_found.html", status_code=404)
-    return _see_other("/admin/tags?saved=deleted")
+    return see_other("/admin/tags?saved=deleted")

@@ -10,7 +10,7 @@ import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opora.auth import repository, service
@@ -20,6 +20,7 @@ from opora.errors import InvalidInput
 from opora.kit.text import normalize_email
 from opora.web import i18n, sessions
 from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.forms import see_other
 from opora.web.page_auth import PageUser, is_staff, safe_next, signed_in_user, verify_csrf
 from opora.web.templating import render
 
@@ -41,19 +42,15 @@ def _dummy_hash() -> str:
     return hash_password("not-a-password-anyone-has")
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 @router.get("/")
 async def home(user: PageUser) -> Response:
-    return _see_other("/inbox")
+    return see_other("/inbox")
 
 
 @router.get("/login")
 async def login_page(request: Request, session: Session, next: str = "/") -> Response:
     if await signed_in_user(request, session) is not None:
-        return _see_other(safe_next(next))
+        return see_other(safe_next(next))
     return render(request, "auth/login.html", email="", next=safe_next(next), error=None)
 
 
@@ -79,19 +76,19 @@ async def login(
             error="bad_credentials",
         )
     sessions.sign_in(request, user)
-    return _see_other(target)
+    return see_other(target)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     sessions.sign_out(request)
-    return _see_other("/login")
+    return see_other("/login")
 
 
 @router.get("/language/{lang}")
 async def choose_language(lang: str, next: str = "/login") -> Response:
     """The language switch of the pages before sign-in: remembered in a cookie."""
-    response = _see_other(safe_next(next, "/login"))
+    response = see_other(safe_next(next, "/login"))
     code = i18n.supported(lang)
     if code is not None:
         response.set_cookie(
@@ -153,7 +150,7 @@ async def change_password(
         session, actor=actor, user_id=user.id, data=UserUpdate(password=new_password)
     )
     sessions.refresh_version(request, user)  # other sessions of this user are signed out
-    return _see_other("/account?saved=password")
+    return see_other("/account?saved=password")
 
 
 @router.post("/account/language")
@@ -165,7 +162,7 @@ async def change_language(
         return _account(request, status_code=400, errors={"language": "unknown_language"})
     actor = await service.actor_for_user(session, user)
     await service.update_user(session, actor=actor, user_id=user.id, data=UserUpdate(language=code))
-    return _see_other("/account?saved=language")
+    return see_other("/account?saved=language")
 
 
 @router.get("/password/forgot")

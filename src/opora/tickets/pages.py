@@ -10,7 +10,6 @@ ticket as it is, not half-changed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -42,6 +41,7 @@ from opora.tickets.schemas import (
     TicketUpdate,
 )
 from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.forms import attempt
 from opora.web.page_auth import PageUser, verify_csrf
 from opora.web.templating import render
 
@@ -101,17 +101,6 @@ def _int_or_none(value: str) -> int | None:
 
 async def _actor(session: AsyncSession, user: Any) -> Actor:
     return await auth_service.actor_for_user(session, user)
-
-
-async def _attempt(session: AsyncSession, call: Callable[[], Awaitable[Any]]) -> OporaError | None:
-    """Run a use case in a savepoint: on a domain error the session forgets what it began,
-    so the re-rendered page reads the ticket as stored."""
-    try:
-        async with session.begin_nested():
-            await call()
-    except OporaError as exc:
-        return exc
-    return None
 
 
 def _not_found(request: Request) -> HTMLResponse:
@@ -284,7 +273,7 @@ async def update_ticket(
         return await _page(
             request, session, actor, ticket_id, status_code=400, problems=problems, values=values
         )
-    error = await _attempt(
+    error = await attempt(
         session,
         lambda: service.update_ticket(
             session, actor=actor, ticket_id=ticket_id, data=data, require_resolution=True
@@ -327,7 +316,7 @@ async def add_message(
         return await _page(
             request, session, actor, ticket_id, status_code=400, problems=problems, values=values
         )
-    error = await _attempt(session, call)
+    error = await attempt(session, call)
     if isinstance(error, service.TicketNotFound):
         return _not_found(request)
     if error is not None:
@@ -352,7 +341,7 @@ async def escalate_ticket(
         problems = Problems(form="escalate", fields={"reason": "reason_required"})
     else:
         data = EscalateIn(reason=reason[:10_000])
-        error = await _attempt(
+        error = await attempt(
             session,
             lambda: service.escalate_ticket(session, actor=actor, ticket_id=ticket_id, data=data),
         )
@@ -411,10 +400,10 @@ async def merge_ticket(
             (await service.check_merge(session, actor=actor, source_id=ticket_id, number=into))[1]
         )
 
-    error = await _attempt(session, check)
+    error = await attempt(session, check)
     if error is None and confirm == "1":
         target_id = checked[0].id
-        error = await _attempt(
+        error = await attempt(
             session,
             lambda: service.merge_tickets(
                 session, actor=actor, source_id=ticket_id, into_id=target_id
@@ -477,7 +466,7 @@ async def add_link(
         problems = Problems(form="link", fields={"number": "invalid_number"})
     else:
         try:
-            error = await _attempt(session, call)
+            error = await attempt(session, call)
         except ValidationError:
             problems = Problems(form="link", fields={"external_ref": "invalid"})
         else:
@@ -496,7 +485,7 @@ async def remove_link(
     request: Request, session: Session, user: PageUser, ticket_id: int, link_id: int
 ) -> Response:
     actor = await _actor(session, user)
-    error = await _attempt(
+    error = await attempt(
         session,
         lambda: service.unlink_ticket(session, actor=actor, ticket_id=ticket_id, link_id=link_id),
     )
