@@ -87,3 +87,29 @@ class ApiToken(IdMixin, Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class UserSession(IdMixin, Base):
+    """A signed-in browser. The session cookie carries a random id whose SHA-256 is
+    ``token_hash``; revoking the row (``revoked_at``) signs that browser out at once, on
+    every process."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(IdMixin, Base):
+    """A failed sign-in, counted per ``key`` ("email:<address>" or "ip:<address>") over
+    a recent window to slow down password guessing."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(400), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(index=True)

@@ -39,3 +39,25 @@ class CustomField(IdMixin, TimestampMixin, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TicketForm(IdMixin, TimestampMixin, Base):
+    """A named set of ticket fields for one kind of request ("Login problem", "Bug
+    report"): the portal and the agent's new-ticket form show its fields in this order.
+
+    ``field_keys`` lists ticket custom-field keys, in order; ``required_keys`` the ones
+    this form requires on top of the fields that are required everywhere. A form with
+    ``visible_to_customers`` false is for agents only.
+    """
+
+    __tablename__ = "ticket_forms"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
+    ticket_type: Mapped[str | None] = mapped_column(String(30))
+    field_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    required_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    visible_to_customers: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

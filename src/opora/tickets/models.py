@@ -151,6 +151,8 @@ class Ticket(IdMixin, Base):
     first_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # the earliest SLA target still to meet (see tickets.rules.next_due); the "due" column
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
     # lifecycle timestamps
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
