@@ -46,8 +46,9 @@ ENTRIES = 50
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def prepare(url: str, group_id: int) -> int:
-    """Migrate; add the agent and the 50-entry ticket if missing. Returns the ticket id."""
+async def prepare(url: str, group_id: int) -> tuple[int, int]:
+    """Migrate; add the agent and the 50-entry ticket if missing. Returns the ticket's id
+    and its requester's."""
     from sqlalchemy import select
 
     from opora.auth import repository as users
@@ -126,9 +127,10 @@ async def prepare(url: str, group_id: int) -> int:
                     )
                 k += 1
             print(f"ticket {ticket_id}: {len(_timeline(workspace))} timeline entries")
+            requester_id = workspace.detail.ticket.requester_id
     finally:
         await db.dispose()
-    return int(ticket_id)
+    return int(ticket_id), int(requester_id)
 
 
 async def sign_in(c: httpx.AsyncClient) -> None:
@@ -148,7 +150,7 @@ async def bench(backend: str, repeat: int) -> dict[str, tuple[float, str]]:
         return {}
     info: dict[str, Any] = json.loads(info_path.read_text())
     url = info["database_url"]
-    ticket_id = await prepare(url, info["group_id"])
+    ticket_id, contact_id = await prepare(url, info["group_id"])
     env = {"OPORA_DATA_DIR": str(DATA / f"{backend}-data"), "OPORA_DATABASE_URL": url}
     htmx = {"HX-Request": "true", "HX-Target": "ticket-list"}
     requests: dict[str, tuple[str, dict[str, str]]] = {
@@ -156,6 +158,14 @@ async def bench(backend: str, repeat: int) -> dict[str, tuple[float, str]]:
         "all_open_sorted": ("/inbox/all-open?sort=-updated_at", {}),
         "list_htmx": ("/inbox/all-open?sort=-updated_at", htmx),
         "ticket_50_entries": (f"/tickets/{ticket_id}", {}),
+        # beyond the issue's three: other sorts, the filter bar, contact page, global search
+        "all_open_by_priority": ("/inbox/all-open?sort=-priority", {}),
+        "all_open_by_due": ("/inbox/all-open?sort=due_at", {}),
+        "all_open_by_requester": ("/inbox/all-open?sort=requester", {}),
+        "filter_status_priority": ("/inbox/all-open?status=open&priority=urgent", {}),
+        "filter_search_word": ("/inbox/all-open?q=пароль", {}),
+        "contact_page": (f"/contacts/{contact_id}", {}),
+        "global_search": ("/search?q=войти", {}),
     }
     figures: dict[str, tuple[float, str]] = {}
     key = f"pages.{backend}.at_{info['tickets'] // 1000}k"

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 def load_job_modules() -> None:
     """Import every module that registers jobs, so any process can run any job."""
+    import opora.auth.jobs
     import opora.jobs.builtin
     import opora.notifications.jobs  # noqa: F401
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
 
     from opora.auth.pages import router as auth_pages_router
     from opora.web import i18n
+    from opora.web.error_pages import install_error_pages
     from opora.web.page_auth import install_page_handlers
     from opora.web.sessions import install_sessions
     from opora.web.templating import mount_static
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     i18n.load_all()
     install_sessions(app, settings)
     install_page_handlers(app)
+    install_error_pages(app)
     mount_static(app)
     app.include_router(auth_pages_router)
 
@@ -106,13 +109,33 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
 
     app.include_router(views_pages_router)
 
+    from opora.views.editor_pages import router as views_editor_router
+
+    app.include_router(views_editor_router)
+
+    from opora.views.nav_pages import router as views_nav_router
+    from opora.web.live import router as live_router
+
+    app.include_router(views_nav_router)
+    app.include_router(live_router)
+
+    from opora.tickets.new_pages import router as new_ticket_router
     from opora.tickets.pages import router as tickets_pages_router
 
+    app.include_router(new_ticket_router)  # before /tickets/{ticket_id}: "new" is no id
     app.include_router(tickets_pages_router)
 
     from opora.admin.pages import router as admin_pages_router
+    from opora.admin.ticket_forms import router as admin_forms_router
 
     app.include_router(admin_pages_router)
+    app.include_router(admin_forms_router)
+
+    from opora.contacts.pages import router as people_pages_router
+    from opora.search.pages import router as search_pages_router
+
+    app.include_router(people_pages_router)
+    app.include_router(search_pages_router)
 
     from opora.auth.api import router as auth_router
     from opora.contacts.api import router as contacts_router

@@ -105,7 +105,14 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+JSON_HANDLERS = {
+    OporaError: _opora_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+}
+
+
 def install_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(OporaError, _opora_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    """The JSON handlers. ``web.error_pages`` wraps them: pages get HTML instead."""
+    for exc_class, handler in JSON_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)

@@ -72,7 +72,9 @@ class TestInbox:
         await expect(current).to_have_attribute("data-view", "my-open")
         await expect(current.locator(".view-count")).to_have_text("3")
         await expect(page.locator("#ticket-list tbody tr")).to_have_count(3)
-        await expect(page.get_by_text("Urgent", exact=True)).to_be_visible()
+        await expect(
+            page.locator("#ticket-list tbody").get_by_text("Urgent", exact=True)
+        ).to_be_visible()
         await expect(page.locator("#nav-inbox")).to_be_visible()
         assert await page.evaluate(NO_PAGE_SCROLL)
         await screenshot(page, "desktop")

@@ -20,7 +20,8 @@ import pytest_asyncio
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
-from opora.auth.models import User
+from opora.auth import service as auth_service
+from opora.auth.models import User, UserSession
 from opora.auth.passwords import verify_password
 from opora.config import Settings
 from opora.db import Database
@@ -261,6 +262,77 @@ class TestTokenCreate:
         assert result.code != 0
         assert result.out == ""
         assert "no active user or contact has the email nobody@x.ru" in result.err
+
+
+async def _start_sessions(install: Install, email: str, count: int) -> None:
+    db = Database(install.database_url)
+    try:
+        async with db.unit_of_work() as session:
+            [user] = (await session.scalars(select(User).where(User.email == email))).all()
+            for _ in range(count):
+                await auth_service.start_session(session, user=user, ip="10.0.0.1")
+    finally:
+        await db.dispose()
+
+
+async def _live_sessions(install: Install) -> dict[int, int]:
+    db = Database(install.database_url)
+    try:
+        async with db.unit_of_work(write=False) as session:
+            rows = await session.execute(
+                select(UserSession.user_id, func.count())
+                .where(UserSession.revoked_at.is_(None))
+                .group_by(UserSession.user_id)
+            )
+            return {user_id: count for user_id, count in rows.all()}
+    finally:
+        await db.dispose()
+
+
+class TestSessionsRevoke:
+    async def test_signs_out_one_user_then_everyone(self, fresh_install: Install) -> None:
+        other = "second@opora.dev"
+        for email in (ADMIN, other):
+            made = await fresh_install.run(
+                "createadmin", "--email", email, "--password", "secret-pass"
+            )
+            assert made.code == 0, made.err
+        await _start_sessions(fresh_install, ADMIN, 2)
+        await _start_sessions(fresh_install, other, 1)
+        [admin] = await users_with_email(fresh_install, ADMIN)
+        [second] = await users_with_email(fresh_install, other)
+
+        one = await fresh_install.run("sessions", "revoke", "--email", "Admin@Opora.dev")
+        assert one.code == 0, one.err
+        assert one.out.strip() == "signed out 2 sessions"
+        assert await _live_sessions(fresh_install) == {second.id: 1}
+
+        everyone = await fresh_install.run("sessions", "revoke", "--all")
+        assert everyone.code == 0, everyone.err
+        assert everyone.out.strip() == "signed out 1 session"
+        assert await _live_sessions(fresh_install) == {}
+        assert admin.id != second.id
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            ((), "give either --email ADDRESS or --all"),
+            (("--all", "--email", ADMIN), "give either --email ADDRESS or --all"),
+            (("--email", "nobody@x.ru"), "no user has the email nobody@x.ru"),
+        ],
+    )
+    async def test_wrong_arguments_exit_non_zero_and_change_nothing(
+        self, migrated_sqlite: Install, args: tuple[str, ...], message: str
+    ) -> None:
+        made = await migrated_sqlite.run(
+            "createadmin", "--email", ADMIN, "--password", "secret-pass"
+        )
+        assert made.code == 0, made.err
+        await _start_sessions(migrated_sqlite, ADMIN, 1)
+        result = await migrated_sqlite.run("sessions", "revoke", *args)
+        assert result.code == 2
+        assert message in result.err and "Traceback" not in result.err
+        assert sum((await _live_sessions(migrated_sqlite)).values()) == 1
 
 
 class TestServe:

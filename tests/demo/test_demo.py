@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opora.auth.actor import system_actor
 from opora.auth.models import Group
 from opora.config import Settings
 from opora.contacts.models import Contact
@@ -24,6 +25,7 @@ from opora.db import Database
 from opora.demo import content, load_demo
 from opora.demo.fast import fast_possible
 from opora.demo.plan import draw_choices, gender_slots, make_plan, slots_for
+from opora.fields import service as fields_service
 from opora.jobs.models import Job
 from opora.migrations import runner
 from opora.search import service as search
@@ -165,6 +167,17 @@ class TestLoadDemo:
         assert "already has tickets" in summary
         assert tickets == TICKETS
         assert contacts == len(make_plan(seed=SEED, tickets=TICKETS, now=NOW).contacts)
+
+    async def test_it_defines_ticket_forms_once(self, loaded: Loaded) -> None:
+        async with loaded.db.unit_of_work(write=False) as s:
+            forms = await fields_service.list_ticket_forms(s, actor=system_actor("tests"))
+        assert [(f.name, f.is_default, f.visible_to_customers) for f in forms] == [
+            ("Question", True, True),
+            ("Problem with the app", False, True),
+            ("Callback request", False, False),
+        ]
+        assert all(f.name_ru and f.ticket_type for f in forms)
+        assert forms[1].required_keys == ["platform"]
 
     async def test_internal_notes_are_searchable_by_agents_only(self, loaded: Loaded) -> None:
         # every escalation leaves an internal note "Escalated from line 1 to line 2 (...)"

@@ -204,4 +204,8 @@ class TestTicketEventsOverRedis:
                 ),
             )
 
-        assert message["payload"] == {"ticket_id": ticket["id"], "number": ticket["number"]}
+        assert message["payload"] == {
+            "by": f"user:{company.l1_agent.id}",
+            "ticket_id": ticket["id"],
+            "number": ticket["number"],
+        }

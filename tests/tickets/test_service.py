@@ -180,7 +180,10 @@ class TestCreateTicket:
             )  # fmt: skip
             pending = events.pending(s)
         assert [(e.name, e.payload) for e in pending] == [
-            ("ticket.created", {"ticket_id": ticket.id, "number": 1})
+            (
+                "ticket.created",
+                {"by": f"user:{company.l1_agent.id}", "ticket_id": ticket.id, "number": 1},
+            )
         ]
         (created,) = await timeline(db, ticket.id)
         assert created.kind == "created"
@@ -345,7 +348,11 @@ class TestUpdateTicket:
         assert [(e.name, e.payload) for e in pending] == [
             (
                 "ticket.updated",
-                {"ticket_id": ticket.id, "fields": ["assignee_id", "priority", "status", "type"]},
+                {
+                    "by": f"user:{company.l1_agent.id}",
+                    "ticket_id": ticket.id,
+                    "fields": ["assignee_id", "priority", "status", "type"],
+                },
             )
         ]
         changes = {
@@ -513,7 +520,12 @@ class TestAddMessage:
         assert [(e.name, e.payload) for e in pending] == [
             (
                 "message.created",
-                {"ticket_id": ticket.id, "message_id": added.message.id, "visibility": "public"},
+                {
+                    "by": f"user:{company.l1_agent.id}",
+                    "ticket_id": ticket.id,
+                    "message_id": added.message.id,
+                    "visibility": "public",
+                },
             )
         ]
         loaded = await load(db, ticket.id)
@@ -733,7 +745,15 @@ class TestEscalateTicket:
             )
             pending = events.pending(s)
         assert [(e.name, e.payload) for e in pending] == [
-            ("ticket.escalated", {"ticket_id": ticket.id, "from_line": 1, "to_line": 2})
+            (
+                "ticket.escalated",
+                {
+                    "by": f"user:{company.l1_agent.id}",
+                    "ticket_id": ticket.id,
+                    "from_line": 1,
+                    "to_line": 2,
+                },
+            )
         ]
         loaded = await load(db, ticket.id)
         assert (loaded.line, loaded.group_id, loaded.status) == (2, company.l2_group_id, "open")
@@ -838,7 +858,11 @@ class TestMergeTickets:
             )  # fmt: skip
             await service.merge_tickets(s, actor=actor, source_id=source.id, into_id=target.id)
             assert [e.name for e in events.pending(s)][-1] == "ticket.merged"
-            assert events.pending(s)[-1].payload == {"ticket_id": source.id, "into_id": target.id}
+            assert events.pending(s)[-1].payload == {
+                "by": f"user:{company.l1_agent.id}",
+                "ticket_id": source.id,
+                "into_id": target.id,
+            }
         merged_source = await load(db, source.id)
         assert merged_source.status == "closed"
         assert merged_source.merged_into_id == target.id

@@ -384,7 +384,7 @@ class TestInvalidViews:
             ({"conditions": ["status"]}, "conditions.0"),
             ({"columns": ["number", "colour"]}, "columns.1"),
             ({"columns": []}, "columns"),
-            ({"sort": "priority"}, "sort"),
+            ({"sort": "shoe_size"}, "sort"),
             ({"name": "   "}, "name"),
         ],
     )

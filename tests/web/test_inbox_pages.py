@@ -159,7 +159,7 @@ class TestSortingAndPages:
         self, client: httpx.AsyncClient, world: dict[str, int]
     ) -> None:
         await signed_in(client, LENA)
-        r = await client.get("/inbox/my-groups?sort=subject")
+        r = await client.get("/inbox/my-groups?sort=shoe_size")
         assert r.status_code == 200
         assert len(rows(r.text)) == 3
 

@@ -162,6 +162,7 @@ async def _user_page(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
     saved: bool = False,
+    signed_out: bool = False,
 ) -> Response:
     try:
         target = await auth_service.get_user(session, actor=actor, user_id=user_id)
@@ -169,6 +170,7 @@ async def _user_page(
         return render(request, "admin/not_found.html", status_code=404)
     groups = await auth_service.list_groups(session, actor=actor)
     memberships = await auth_service.group_ids_by_user(session, [target])
+    browsers = await auth_service.list_sessions(session, actor=actor, user_id=target.id)
     return render(
         request,
         "admin/user.html",
@@ -180,6 +182,8 @@ async def _user_page(
         accesses=ACCESS,
         errors=errors or {},
         saved=saved,
+        session_count=len(browsers),
+        signed_out=signed_out,
     )
 
 
@@ -191,7 +195,31 @@ async def user_page(
         actor = await _admin(session, user)
     except _NotAdmin:
         return _forbidden(request)
-    return await _user_page(request, session, actor, user_id, saved=bool(saved))
+    return await _user_page(
+        request,
+        session,
+        actor,
+        user_id,
+        saved=saved == "1",
+        signed_out=saved == "signed_out",
+    )
+
+
+@router.post("/users/{user_id}/sessions/revoke")
+async def sign_out_user_everywhere(
+    request: Request, session: Session, user: PageUser, user_id: int
+) -> Response:
+    """Revoke every browser session of the user (an admin's own too: then sign in again)."""
+    try:
+        actor = await _admin(session, user)
+    except _NotAdmin:
+        return _forbidden(request)
+    error = await attempt(
+        session, lambda: auth_service.revoke_sessions(session, actor=actor, user_id=user_id)
+    )
+    if error is not None:
+        return render(request, "admin/not_found.html", status_code=404)
+    return see_other(f"/admin/users/{user_id}?saved=signed_out")
 
 
 @router.post("/users/{user_id}")

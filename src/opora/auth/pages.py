@@ -1,27 +1,38 @@
-"""Sign in and out, and the account page (own password and language).
+"""Sign in and out, the account page (own password, language and browser sessions),
+and the forgotten-password pages.
 
 Handlers are thin: parse the form, check the password or call a service, render. Error
 messages are codes (``bad_credentials``, ``too_short`` …) that the templates translate.
+
+``POST /login`` manages its own transactions instead of ``UnitOfWorkRoute``: a failed
+sign-in answers 400 but its ``login_attempts`` row must be kept, and the slow password
+check runs outside any transaction. Too many failures for the email or the client
+address answer 429 before the password is looked at (limits in ``auth.service``).
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opora.auth import repository, service
+from opora.auth.models import User
 from opora.auth.passwords import hash_password, verify_password
 from opora.auth.schemas import UserUpdate
+from opora.db import Database
 from opora.errors import InvalidInput
 from opora.kit.text import normalize_email
+from opora.kit.user_agent import describe_user_agent
 from opora.web import i18n, sessions
 from opora.web.deps import Session, UnitOfWorkRoute
-from opora.web.forms import see_other
-from opora.web.page_auth import PageUser, is_staff, safe_next, signed_in_user, verify_csrf
+from opora.web.forms import attempt, see_other
+from opora.web.page_auth import PageUser, safe_next, signed_in_user, verify_csrf
 from opora.web.templating import render
 
 router = APIRouter(
@@ -29,6 +40,8 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
+# routes that open their own transactions; included into ``router`` at the end
+own_transactions = APIRouter()
 
 MIN_PASSWORD = service.PASSWORD_MIN_LENGTH
 MAX_PASSWORD = service.PASSWORD_MAX_LENGTH
@@ -47,41 +60,87 @@ async def home(user: PageUser) -> Response:
     return see_other("/inbox")
 
 
+def _minutes(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds() / 60))
+
+
+def _login_form(
+    request: Request,
+    *,
+    email: str = "",
+    next_path: str = "/",
+    error: str | None = None,
+    status_code: int = 200,
+    minutes: int = 0,
+) -> HTMLResponse:
+    return render(
+        request,
+        "auth/login.html",
+        status_code=status_code,
+        email=email,
+        next=next_path,
+        error=error,
+        minutes=minutes,
+    )
+
+
 @router.get("/login")
-async def login_page(request: Request, session: Session, next: str = "/") -> Response:
-    if await signed_in_user(request, session) is not None:
+async def login_page(
+    request: Request, session: Session, background: BackgroundTasks, next: str = "/"
+) -> Response:
+    if await signed_in_user(request, session, background) is not None:
         return see_other(safe_next(next))
-    return render(request, "auth/login.html", email="", next=safe_next(next), error=None)
+    return _login_form(request, next_path=safe_next(next))
 
 
-@router.post("/login")
+@own_transactions.post("/login")
 async def login(
     request: Request,
-    session: Session,
     email: FormStr = "",
     password: FormStr = "",
     next: FormStr = "/",
 ) -> Response:
     target = safe_next(next)
-    user = await repository.get_user_by_email(session, normalize_email(email)) if email else None
+    db: Database = request.app.state.db
+    ip = sessions.client_ip(request)
+    address = normalize_email(email) if email.strip() else ""
+    user = None
+    async with db.unit_of_work(write=False) as session:
+        wait = await service.sign_in_blocked(session, email=address, ip=ip)
+        if wait is None and address:
+            user = await repository.get_user_by_email(session, address)
+    if wait is not None:  # refused without looking at the password
+        return _login_form(
+            request,
+            email=email.strip(),
+            next_path=target,
+            error="too_many_attempts",
+            status_code=429,
+            minutes=_minutes(wait),
+        )
     password_hash = user.password_hash if user is not None else None
     ok = await run_in_threadpool(verify_password, password_hash or _dummy_hash(), password)
-    if user is None or password_hash is None or not ok or not is_staff(user):
-        return render(
+    good = user is not None and password_hash is not None and ok and service.can_use_pages(user)
+    async with db.unit_of_work() as session:
+        if user is None or not good:
+            await service.record_failed_sign_in(session, email=address, ip=ip)
+        else:
+            await service.clear_failed_sign_ins(session, email=address)
+            await sessions.sign_in(request, session, user)
+    if not good:
+        return _login_form(
             request,
-            "auth/login.html",
-            status_code=400,
             email=email.strip(),
-            next=target,
+            next_path=target,
             error="bad_credentials",
+            status_code=400,
         )
-    sessions.sign_in(request, user)
     return see_other(target)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    sessions.sign_out(request)
+async def logout(request: Request, session: Session) -> Response:
+    await sessions.sign_out(request, session)
     return see_other("/login")
 
 
@@ -97,14 +156,33 @@ async def choose_language(lang: str, next: str = "/login") -> Response:
     return response
 
 
-def _account(
+ACCOUNT_NOTICES = ("password", "language", "signed_out", "signed_out_others")
+
+
+async def _account(
     request: Request,
+    session: Session,
+    user: User,
     *,
     status_code: int = 200,
     saved: str | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    actor = await service.actor_for_user(session, user)
+    rows = await service.list_sessions(session, actor=actor, user_id=user.id)
+    current = getattr(request.state, "user_session", None)
+    browsers = [
+        {
+            "id": row.id,
+            "created_at": row.created_at,
+            "last_seen_at": row.last_seen_at,
+            "ip": row.ip,
+            "agent": describe_user_agent(row.user_agent),
+            "current": current is not None and row.id == current.id,
+        }
+        for row in rows
+    ]
     return render(
         request,
         "auth/account.html",
@@ -112,12 +190,48 @@ def _account(
         saved=saved,
         errors=errors or {},
         values=values or {},
+        browsers=browsers,
     )
 
 
 @router.get("/account")
-async def account_page(request: Request, user: PageUser, saved: str | None = None) -> Response:
-    return _account(request, saved=saved if saved in ("password", "language") else None)
+async def account_page(
+    request: Request, session: Session, user: PageUser, saved: str | None = None
+) -> Response:
+    return await _account(request, session, user, saved=saved if saved in ACCOUNT_NOTICES else None)
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+async def revoke_browser_session(
+    request: Request, session: Session, user: PageUser, session_id: int
+) -> Response:
+    """Sign out one of the user's browsers; signing out this one leads to the sign-in."""
+    actor = await service.actor_for_user(session, user)
+    error = await attempt(
+        session,
+        lambda: service.revoke_session(
+            session, actor=actor, user_id=user.id, session_id=session_id
+        ),
+    )
+    if error is not None:
+        errors = {"sessions": "session_gone"}
+        return await _account(request, session, user, status_code=404, errors=errors)
+    current = request.state.user_session
+    if current.id == session_id:
+        sessions.forget(request)
+        return see_other("/login")
+    return see_other("/account?saved=signed_out#sessions-section")
+
+
+@router.post("/account/sessions/revoke-others")
+async def revoke_other_browser_sessions(
+    request: Request, session: Session, user: PageUser
+) -> Response:
+    actor = await service.actor_for_user(session, user)
+    await service.revoke_sessions(
+        session, actor=actor, user_id=user.id, keep_session_id=request.state.user_session.id
+    )
+    return see_other("/account?saved=signed_out_others#sessions-section")
 
 
 @router.post("/account/password")
@@ -144,12 +258,15 @@ async def change_password(
         values = {"new_password": new_password, "new_password_repeat": new_password_repeat}
         if "current_password" not in errors:
             values["current_password"] = current_password
-        return _account(request, status_code=400, errors=errors, values=values)
+        return await _account(request, session, user, status_code=400, errors=errors, values=values)
     actor = await service.actor_for_user(session, user)
-    await service.update_user(
-        session, actor=actor, user_id=user.id, data=UserUpdate(password=new_password)
+    await service.update_user(  # signs out the user's other sessions, keeps this one
+        session,
+        actor=actor,
+        user_id=user.id,
+        data=UserUpdate(password=new_password),
+        keep_session_id=request.state.user_session.id,
     )
-    sessions.refresh_version(request, user)  # other sessions of this user are signed out
     return see_other("/account?saved=password")
 
 
@@ -159,7 +276,8 @@ async def change_language(
 ) -> Response:
     code = i18n.supported(language)
     if code is None or code != language:
-        return _account(request, status_code=400, errors={"language": "unknown_language"})
+        errors = {"language": "unknown_language"}
+        return await _account(request, session, user, status_code=400, errors=errors)
     actor = await service.actor_for_user(session, user)
     await service.update_user(session, actor=actor, user_id=user.id, data=UserUpdate(language=code))
     return see_other("/account?saved=language")
@@ -172,7 +290,8 @@ async def forgot_password_page(request: Request) -> Response:
 
 @router.post("/password/forgot")
 async def forgot_password(request: Request, session: Session, email: FormStr = "") -> Response:
-    """The same answer whether or not the address belongs to anyone."""
+    """The same answer whether or not the address belongs to anyone; too many requests
+    for an address (or from a client address) answer 429, again for any address."""
     if not email.strip():
         return render(
             request,
@@ -182,6 +301,19 @@ async def forgot_password(request: Request, session: Session, email: FormStr = "
             error="email_required",
             sent=False,
         )
+    ip = sessions.client_ip(request)
+    wait = await service.reset_request_blocked(session, email=email, ip=ip)
+    if wait is not None:
+        return render(
+            request,
+            "auth/forgot.html",
+            status_code=429,
+            email=email.strip(),
+            error="too_many_requests",
+            minutes=_minutes(wait),
+            sent=False,
+        )
+    await service.record_reset_request(session, email=email, ip=ip)
     settings = request.app.state.settings
     await service.request_password_reset(
         session, email=email, base_url=settings.base_url, secret=request.app.state.secret_key
@@ -239,3 +371,6 @@ async def reset_password(
             errors = {"token": "bad_token"}
         return _reset_page(request, token=token, status_code=400, errors=errors, values=values)
     return _reset_page(request, token="", done=True)
+
+
+router.include_router(own_transactions)

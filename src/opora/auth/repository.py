@@ -1,12 +1,15 @@
-"""Queries for users, groups and tokens."""
+"""Queries for users, groups, tokens, browser sessions and failed sign-ins."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
-from opora.auth.models import ApiToken, Group, GroupMembership, User
+from opora.auth.models import ApiToken, Group, GroupMembership, LoginAttempt, User, UserSession
 
 
 def users_readable_by(actor: Actor) -> Select[User]:
@@ -73,3 +76,63 @@ async def group_ids_by_user(session: AsyncSession, user_ids: list[int]) -> dict[
     for uid, gid in rows:
         result[uid].append(gid)
     return result
+
+
+# -- browser sessions -------------------------------------------------------------------
+
+
+async def live_session_with_user(
+    session: AsyncSession, *, token_hash: str, created_after: datetime, roles: Iterable[str]
+) -> tuple[UserSession, User] | None:
+    """The session with this token and its user, in one query: only if the session is not
+    revoked, started after ``created_after``, and its user is active with one of ``roles``."""
+    row = (
+        await session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.token_hash == token_hash,
+                UserSession.revoked_at.is_(None),
+                UserSession.created_at > created_after,
+                User.is_active.is_(True),
+                User.role.in_(list(roles)),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def live_sessions_of(
+    session: AsyncSession, *, user_id: int, created_after: datetime
+) -> list[UserSession]:
+    rows = await session.execute(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.created_at > created_after,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(rows.scalars())
+
+
+async def session_by_hash(session: AsyncSession, token_hash: str) -> UserSession | None:
+    return (
+        await session.execute(select(UserSession).where(UserSession.token_hash == token_hash))
+    ).scalar_one_or_none()
+
+
+# -- failed sign-ins --------------------------------------------------------------------
+
+
+async def attempts_since(
+    session: AsyncSession, *, keys: list[str], since: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """Per key: how many attempts since ``since``, and the oldest of them."""
+    rows = await session.execute(
+        select(LoginAttempt.key, func.count(), func.min(LoginAttempt.attempted_at))
+        .where(LoginAttempt.key.in_(keys), LoginAttempt.attempted_at >= since)
+        .group_by(LoginAttempt.key)
+    )
+    return {key: (count, oldest) for key, count, oldest in rows}

@@ -1,4 +1,6 @@
-"""Use cases for users, groups and API tokens. Services never commit."""
+"""Use cases for users, groups, API tokens, browser sessions and sign-in limits.
+
+Services never commit."""
 
 from __future__ import annotations
 
@@ -10,14 +12,22 @@ from email.headerregistry import Address
 from urllib.parse import urlencode
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth import cache as actor_cache
 from opora.auth import repository
 from opora.auth.actor import Actor, ActorKind, require_admin, require_agent
-from opora.auth.models import ApiToken, Group, GroupMembership, User
+from opora.auth.models import (
+    ApiToken,
+    Group,
+    GroupMembership,
+    LoginAttempt,
+    Role,
+    User,
+    UserSession,
+)
 from opora.auth.passwords import hash_password
 from opora.auth.schemas import GroupCreate, GroupUpdate, UserCreate, UserUpdate
 from opora.contacts.models import Contact
@@ -79,8 +89,17 @@ async def create_user(session: AsyncSession, *, actor: Actor, data: UserCreate) 
 
 
 async def update_user(
-    session: AsyncSession, *, actor: Actor, user_id: int, data: UserUpdate
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user_id: int,
+    data: UserUpdate,
+    keep_session_id: int | None = None,
 ) -> User:
+    """Change a user. A new password signs out the user's browser sessions, except
+    ``keep_session_id`` when users change their own password from that session; a user
+    who can no longer use the pages (inactive, or a role without page access) is signed
+    out everywhere."""
     user = await repository.get_user(session, user_id)
     if user is None:
         raise UserNotFound(f"user {user_id} not found")
@@ -93,15 +112,21 @@ async def update_user(
         await _check_groups(session, changes["group_ids"], "group_ids")
         await _set_memberships(session, user.id, changes.pop("group_ids"))
     changes.pop("group_ids", None)
+    new_password = False
     if "password" in changes:
         password = changes.pop("password")
         if password:
             user.password_hash = hash_password(password)
+            new_password = True
     for key, value in changes.items():
         if value is not None:
             setattr(user, key, value)
     user.updated_at = utcnow()
     await session.flush()
+    if not can_use_pages(user):
+        await _revoke_sessions(session, user_id=user.id)
+    elif new_password:
+        await _revoke_sessions(session, user_id=user.id, keep_id=keep_session_id if own else None)
     actor_cache.invalidate(session)
     return user
 
@@ -115,6 +140,7 @@ async def deactivate_user(session: AsyncSession, *, actor: Actor, user_id: int) 
         raise Conflict("you cannot deactivate yourself")
     user.is_active = False
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    await _revoke_sessions(session, user_id=user_id)
     await session.flush()
     actor_cache.invalidate(session)
 
@@ -448,6 +474,287 @@ async def reset_password(
     check_password_policy(password)
     user.password_hash = hash_password(password)
     user.updated_at = utcnow()
+    await _revoke_sessions(session, user_id=user.id)
     await session.flush()
     actor_cache.invalidate(session)
     return user
+
+
+# -- browser sessions -------------------------------------------------------------------
+#
+# A signed-in browser is a ``UserSession`` row. The browser holds a random token (in the
+# signed cookie); the row holds its SHA-256 only, so a database leak gives no session
+# away. A session lives ``SESSION_MAX_AGE`` from sign-in, ends on sign-out, and is
+# revoked when the password changes or the user loses access. ``last_seen_at`` is
+# written at most once per ``SESSION_TOUCH_EVERY``, so an ordinary page view costs one
+# read. All the limits of this section and the next are here and nowhere else.
+
+SESSION_MAX_AGE = timedelta(days=14)
+SESSION_TOUCH_EVERY = timedelta(minutes=5)
+SESSION_KEEP_ENDED = timedelta(days=30)  # ended sessions are deleted after this
+PAGE_ROLES = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value, Role.AGENT.value})
+_SESSION_TOKEN_BYTES = 32
+_MAX_SESSION_TOKEN_CHARS = 100
+
+
+def can_use_pages(user: User) -> bool:
+    """May this user sign in to the agent pages?"""
+    return user.is_active and user.role in PAGE_ROLES
+
+
+def session_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def start_session(
+    session: AsyncSession,
+    *,
+    user: User,
+    ip: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> tuple[UserSession, str]:
+    """A new browser session for ``user``; returns the row and the raw token (the only
+    time it exists outside the browser)."""
+    if not can_use_pages(user):
+        raise Forbidden("this user may not sign in to the pages")
+    now = now or utcnow()
+    raw = secrets.token_urlsafe(_SESSION_TOKEN_BYTES)
+    row = UserSession(
+        token_hash=session_token_hash(raw),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        ip=ip[:64],
+        user_agent=user_agent[:300],
+    )
+    session.add(row)
+    await session.flush()
+    return row, raw
+
+
+def session_created_after(now: datetime) -> datetime:
+    return now - SESSION_MAX_AGE
+
+
+async def resolve_session(
+    session: AsyncSession, raw: str, *, now: datetime | None = None
+) -> tuple[UserSession, User] | None:
+    """The live session with this raw token and its user, or None: unknown, revoked,
+    too old, or the user may not use the pages any more. One query."""
+    if not raw or len(raw) > _MAX_SESSION_TOKEN_CHARS:
+        return None
+    return await repository.live_session_with_user(
+        session,
+        token_hash=session_token_hash(raw),
+        created_after=session_created_after(now or utcnow()),
+        roles=PAGE_ROLES,
+    )
+
+
+def needs_touch(user_session: UserSession, now: datetime) -> bool:
+    return now - user_session.last_seen_at >= SESSION_TOUCH_EVERY
+
+
+async def touch_session(session: AsyncSession, *, session_id: int, now: datetime) -> bool:
+    """Record that the session was seen; a no-op (False) if it was seen less than
+    ``SESSION_TOUCH_EVERY`` ago, so concurrent requests write once."""
+    result = await session.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.last_seen_at <= now - SESSION_TOUCH_EVERY,
+        )
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def end_session(session: AsyncSession, raw: str, *, now: datetime | None = None) -> None:
+    """Sign out: the session with this raw token is revoked (nothing if there is none)."""
+    if not raw or len(raw) > _MAX_SESSION_TOKEN_CHARS:
+        return
+    row = await repository.session_by_hash(session, session_token_hash(raw))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now or utcnow()
+        await session.flush()
+
+
+async def _revoke_sessions(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    keep_id: int | None = None,
+    only_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    stmt = update(UserSession).where(UserSession.revoked_at.is_(None))
+    if user_id is not None:
+        stmt = stmt.where(UserSession.user_id == user_id)
+    if keep_id is not None:
+        stmt = stmt.where(UserSession.id != keep_id)
+    if only_id is not None:
+        stmt = stmt.where(UserSession.id == only_id)
+    result = await session.execute(
+        stmt.values(revoked_at=now or utcnow()).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _may_manage_sessions(actor: Actor, user_id: int) -> bool:
+    return actor.is_admin or actor.is_system or (actor.is_user and actor.id == user_id)
+
+
+async def list_sessions(
+    session: AsyncSession, *, actor: Actor, user_id: int, now: datetime | None = None
+) -> list[UserSession]:
+    """The user's live browser sessions, most recently seen first (own, or an admin)."""
+    if not _may_manage_sessions(actor, user_id):
+        raise UserNotFound(f"user {user_id} not found")
+    return await repository.live_sessions_of(
+        session, user_id=user_id, created_after=session_created_after(now or utcnow())
+    )
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+
+async def revoke_session(
+    session: AsyncSession, *, actor: Actor, user_id: int, session_id: int
+) -> None:
+    """Sign out one browser session of the user (own, or an admin)."""
+    if not _may_manage_sessions(actor, user_id):
+        raise SessionNotFound(f"session {session_id} not found")
+    if not await _revoke_sessions(session, user_id=user_id, only_id=session_id):
+        raise SessionNotFound(f"session {session_id} not found")
+
+
+async def revoke_sessions(
+    session: AsyncSession, *, actor: Actor, user_id: int, keep_session_id: int | None = None
+) -> int:
+    """Sign out the user's browser sessions, but ``keep_session_id``; returns how many.
+    Users may do it to their own; an admin (or the system) to anyone's."""
+    if not _may_manage_sessions(actor, user_id):
+        raise UserNotFound(f"user {user_id} not found")
+    if await repository.get_user(session, user_id) is None:
+        raise UserNotFound(f"user {user_id} not found")
+    return await _revoke_sessions(session, user_id=user_id, keep_id=keep_session_id)
+
+
+async def revoke_all_sessions(session: AsyncSession, *, actor: Actor) -> int:
+    """Sign out every browser session of every user (the system only: the CLI)."""
+    if not actor.is_system:
+        raise Forbidden("only the system may sign out everyone")
+    return await _revoke_sessions(session, user_id=None)
+
+
+# -- sign-in limits ---------------------------------------------------------------------
+#
+# Failed sign-ins are rows of ``login_attempts`` keyed "email:<address>" and "ip:<address>";
+# password-reset requests are keyed "reset-email:<address>" and "reset-ip:<address>".
+# When a key has reached its limit within its window, the request is refused before any
+# password is checked or any email is looked up.
+
+SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_IN_EMAIL_LIMIT = 5  # failures per address per window
+SIGN_IN_IP_LIMIT = 30  # failures per client address per window
+RESET_REQUEST_WINDOW = timedelta(hours=1)
+RESET_REQUEST_EMAIL_LIMIT = 5  # reset requests per address per window
+RESET_REQUEST_IP_LIMIT = 20  # reset requests per client address per window
+ATTEMPTS_KEEP = timedelta(days=1)  # older rows count for nothing and are deleted
+
+
+def _sign_in_keys(email: str, ip: str) -> dict[str, int]:
+    keys = {f"ip:{ip}": SIGN_IN_IP_LIMIT} if ip else {}
+    address = normalize_email(email) if email.strip() else ""
+    if address:
+        keys[f"email:{address}"] = SIGN_IN_EMAIL_LIMIT
+    return keys
+
+
+def _reset_keys(email: str, ip: str) -> dict[str, int]:
+    keys = {f"reset-ip:{ip}": RESET_REQUEST_IP_LIMIT} if ip else {}
+    address = normalize_email(email) if email.strip() else ""
+    if address:
+        keys[f"reset-email:{address}"] = RESET_REQUEST_EMAIL_LIMIT
+    return keys
+
+
+async def _blocked_for(
+    session: AsyncSession, keys: dict[str, int], window: timedelta, now: datetime
+) -> timedelta | None:
+    if not keys:
+        return None
+    counts = await repository.attempts_since(session, keys=list(keys), since=now - window)
+    waits = [oldest + window - now for key, (count, oldest) in counts.items() if count >= keys[key]]
+    if not waits:
+        return None
+    return max(max(waits), timedelta(seconds=1))
+
+
+async def sign_in_blocked(
+    session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
+) -> timedelta | None:
+    """How long sign-ins with this email or from this address are refused, or None."""
+    return await _blocked_for(session, _sign_in_keys(email, ip), SIGN_IN_WINDOW, now or utcnow())
+
+
+async def record_failed_sign_in(
+    session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    for key in _sign_in_keys(email, ip):
+        session.add(LoginAttempt(key=key, attempted_at=now))
+    await session.flush()
+
+
+async def clear_failed_sign_ins(session: AsyncSession, *, email: str) -> None:
+    """A successful sign-in forgets the address's failures (not the client address's)."""
+    keys = [k for k in _sign_in_keys(email, "") if k.startswith("email:")]
+    if keys:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(keys)))
+
+
+async def reset_request_blocked(
+    session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
+) -> timedelta | None:
+    """How long reset requests for this email or from this address are refused, or None.
+    The same for addresses with and without an account."""
+    return await _blocked_for(
+        session, _reset_keys(email, ip), RESET_REQUEST_WINDOW, now or utcnow()
+    )
+
+
+async def record_reset_request(
+    session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    for key in _reset_keys(email, ip):
+        session.add(LoginAttempt(key=key, attempted_at=now))
+    await session.flush()
+
+
+async def prune_sign_in_records(
+    session: AsyncSession, *, now: datetime | None = None
+) -> tuple[int, int]:
+    """Delete attempts older than ``ATTEMPTS_KEEP`` and sessions that ended (revoked or
+    expired) more than ``SESSION_KEEP_ENDED`` ago; returns (attempts, sessions) deleted."""
+    now = now or utcnow()
+    attempts = await session.execute(
+        delete(LoginAttempt).where(LoginAttempt.attempted_at < now - ATTEMPTS_KEEP)
+    )
+    cutoff = now - SESSION_KEEP_ENDED
+    sessions = await session.execute(
+        delete(UserSession).where(
+            or_(
+                UserSession.revoked_at < cutoff,
+                UserSession.created_at < cutoff - SESSION_MAX_AGE,
+            )
+        )
+    )
+    return (
+        int(getattr(attempts, "rowcount", 0) or 0),
+        int(getattr(sessions, "rowcount", 0) or 0),
+    )

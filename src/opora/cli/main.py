@@ -1,4 +1,5 @@
-"""``opora serve | worker | migrate | demo | createadmin | token create | jobs list|retry``."""
+"""``opora serve | worker | migrate | demo | createadmin | token create | jobs list|retry |
+sessions revoke``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 jobs_app = typer.Typer(help="Background jobs: see what failed, retry it", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+sessions_app = typer.Typer(help="Signed-in browser sessions", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -286,6 +289,45 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="the job's id")]) -> N
     except OporaError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
+
+
+@sessions_app.command("revoke")
+def sessions_revoke(
+    email: Annotated[
+        str | None, typer.Option(help="sign out every browser of the user with this email")
+    ] = None,
+    all_users: Annotated[bool, typer.Option("--all", help="sign out everyone")] = False,
+) -> None:
+    """Sign browsers out of the pages at once (after a leak, or a lost laptop)."""
+    from opora.auth import repository, service
+    from opora.auth.actor import system_actor
+    from opora.db import Database
+    from opora.kit.text import normalize_email
+
+    if (email is None) == (not all_users):
+        typer.echo("error: give either --email ADDRESS or --all", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    async def main() -> int | None:
+        db = Database(settings.resolved_database_url)
+        actor = system_actor("cli")
+        try:
+            async with db.unit_of_work() as session:
+                if all_users:
+                    return await service.revoke_all_sessions(session, actor=actor)
+                user = await repository.get_user_by_email(session, normalize_email(email or ""))
+                if user is None:
+                    return None
+                return await service.revoke_sessions(session, actor=actor, user_id=user.id)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(main())
+    if count is None:
+        typer.echo(f"error: no user has the email {email}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"signed out {count} session{'' if count == 1 else 's'}")
 
 
 if __name__ == "__main__":

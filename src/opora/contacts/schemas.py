@@ -1,11 +1,29 @@
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from opora.contacts.models import IdentityKind, TechnicalLevel
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(value: str | None) -> str | None:
+    """An IANA time zone name («Europe/Moscow»); any name passes where the system has no
+    time zone database to check against."""
+    if value is None or value == "UTC":
+        return value
+    zones = _time_zones()
+    if zones and value not in zones:
+        raise ValueError("not a known time zone (e.g. Europe/Moscow)")
+    return value
 
 
 class IdentityIn(BaseModel):
@@ -38,6 +56,8 @@ class ContactCreate(BaseModel):
     notes: str = ""
     custom_fields: dict[str, Any] = {}
 
+    _timezone = field_validator("timezone")(check_timezone)
+
 
 class ContactUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -52,6 +72,8 @@ class ContactUpdate(BaseModel):
     custom_fields: dict[str, Any] | None = None
     add_identities: list[IdentityIn] = []
     remove_identity_ids: list[int] = []
+
+    _timezone = field_validator("timezone")(check_timezone)
 
 
 class ContactRead(BaseModel):

@@ -19,7 +19,7 @@ from opora.contacts.schemas import (
 )
 from opora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opora.fields import service as fields
-from opora.kit.pagination import decode_id_cursor, encode_cursor
+from opora.kit.pagination import decode_cursor, decode_id_cursor, encode_cursor
 from opora.kit.text import normalize_email
 from opora.kit.time import utcnow
 
@@ -323,3 +323,73 @@ async def list_organizations(
     )
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+async def search_contacts(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    organization_id: int | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Contact], str | None]:
+    """The contacts pages' list: the newest first, ``q`` matched by
+    ``repository.contact_search_conditions`` (email or phone beginning, name word)."""
+    require_agent(actor)
+    rows = await repository.search_contacts(
+        session,
+        actor,
+        q=q,
+        organization_id=organization_id,
+        before_id=decode_id_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def search_organizations(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Organization], str | None]:
+    """Organizations by name, A to Z; ``q`` is a part of the name."""
+    require_agent(actor)
+    after: str | None = None
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 1 or not isinstance(values[0], str):
+            raise InvalidInput("the cursor is not one this server gave out", field="cursor")
+        after = values[0]
+    rows = await repository.search_organizations(
+        session, actor, q=q, after_name=after, limit=limit + 1
+    )
+    next_cursor = encode_cursor([rows[limit - 1].name]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def find_organization_by_name(
+    session: AsyncSession, *, actor: Actor, name: str
+) -> Organization:
+    """The organization with exactly this name (names are unique), for forms that name one."""
+    require_agent(actor)
+    org = await repository.organization_by_name(session, name.strip())
+    if org is None:
+        raise InvalidInput(f"there is no organization named {name!r}", field="organization")
+    return org
+
+
+async def contact_names(session: AsyncSession, contact_ids: list[int]) -> dict[int, str]:
+    """Contact id -> name, for lists of tickets showing their requesters."""
+    return await repository.contact_names(session, contact_ids)
+
+
+async def organizations_by_id(
+    session: AsyncSession, *, actor: Actor, org_ids: list[int]
+) -> dict[int, Organization]:
+    """The readable organizations among ``org_ids``, by id (one query)."""
+    return await repository.organizations_by_ids(session, actor, org_ids)

@@ -40,8 +40,8 @@ from opora.demo import content
 from opora.demo.fast import Directory, FastWriter, fast_possible
 from opora.demo.plan import Plan, Step, Story, make_plan
 from opora.fields import service as fields_service
-from opora.fields.models import CustomField, FieldEntity, FieldType
-from opora.fields.schemas import CustomFieldCreate
+from opora.fields.models import CustomField, FieldEntity, FieldType, TicketForm
+from opora.fields.schemas import CustomFieldCreate, TicketFormCreate
 from opora.kit.time import utcnow
 from opora.tickets import service as tickets
 from opora.tickets.models import (
@@ -51,6 +51,7 @@ from opora.tickets.models import (
     TicketEvent,
     TicketLink,
     TicketStatus,
+    TicketType,
     Visibility,
 )
 from opora.tickets.schemas import (
@@ -91,6 +92,33 @@ FIELDS = (
         label_ru="Версия приложения",
         type=FieldType.TEXT,
         position=2,
+    ),
+)
+
+# the portal's and the agent's new-ticket forms over those fields; a question is the default
+TICKET_FORMS = (
+    TicketFormCreate(
+        name="Question",
+        name_ru="Вопрос",
+        ticket_type=TicketType.QUESTION,
+        position=1,
+        is_default=True,
+    ),
+    TicketFormCreate(
+        name="Problem with the app",
+        name_ru="Проблема с приложением",
+        ticket_type=TicketType.INCIDENT,
+        field_keys=["platform", "app_version"],
+        required_keys=["platform"],
+        position=2,
+    ),
+    TicketFormCreate(
+        name="Callback request",
+        name_ru="Просьба перезвонить",
+        ticket_type=TicketType.CALLBACK,
+        field_keys=["platform"],
+        position=3,
+        visible_to_customers=False,
     ),
 )
 
@@ -245,6 +273,11 @@ async def _load_company(db: Database, plan: Plan) -> Company:
             if field_spec.key not in existing_fields:
                 custom = await fields_service.create_field(s, actor=actor, data=field_spec)
                 born(CustomField, custom.id, (200, 300))
+        existing_forms = {f.name for f in await fields_service.list_ticket_forms(s, actor=actor)}
+        for form_spec in TICKET_FORMS:
+            if form_spec.name not in existing_forms:
+                form = await fields_service.create_ticket_form(s, actor=actor, data=form_spec)
+                born(TicketForm, form.id, (150, 200))
 
         users: dict[str, User] = {}
         admin_existed = False

@@ -1,5 +1,7 @@
-"""The agent's ticket page: header form, timeline, composer, escalation, customer sidebar,
-merging (with a confirmation step), links, and the resolution summary asked for on solving.
+"""The agent's ticket page: header form (with the ticket's custom fields), timeline,
+composer (with attachments), escalation, customer sidebar, merging (with a confirmation
+step), links, the resolution summary asked for on solving, and the customer preview
+(``/tickets/{id}/customer-view``: the ticket as its customer reads it).
 
 Handlers parse the form, resolve the page user's actor, call one service and render. A
 service error (a rule, a missing field) re-renders the page with the field marked and the
@@ -10,6 +12,9 @@ ticket as it is, not half-changed.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,12 +24,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
-from opora.errors import Conflict, NotFound, OporaError
+from opora.contacts import service as contacts_service
+from opora.errors import Conflict, FieldRequired, NotFound, OporaError
+from opora.fields import service as fields_service
+from opora.fields.models import CustomField, FieldType
 from opora.kit.blobs import BlobStore
 from opora.tickets import service
+from opora.tickets.customer import customer_ticket
 from opora.tickets.models import (
     LinkKind,
     Message,
@@ -99,6 +109,101 @@ def _int_or_none(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+# --- custom fields in the header form -----------------------------------------------------
+# Each active ticket field is an input named ``cf.<key>``; the hidden ``custom_fields_shown``
+# says the form carried them (a post without it leaves the fields alone).
+CF_PREFIX = "cf."
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def _shown_value(defn: CustomField, value: Any) -> Any:
+    """A stored value as its input shows it: a list for a multiselect, a bool for a
+    checkbox, text for the rest."""
+    if defn.type == FieldType.MULTISELECT:
+        return [str(v) for v in value] if isinstance(value, list) else []
+    if defn.type == FieldType.CHECKBOX:
+        return value is True
+    if value is None:
+        return ""
+    if defn.type == FieldType.NUMBER and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _typed_value(defn: CustomField, raw: Any) -> Any:
+    """What the service gets for a submitted input: an empty input clears the field; text
+    that is not a number is passed on as it is, for the service to refuse by name."""
+    if defn.type == FieldType.MULTISELECT:
+        return list(raw)
+    if defn.type == FieldType.CHECKBOX:
+        return bool(raw)
+    text = str(raw).strip()
+    if not text:
+        return None
+    if defn.type == FieldType.NUMBER:
+        number = text.replace(",", ".").replace(" ", "")
+        if _INTEGER.fullmatch(number):
+            return int(number)
+        try:
+            parsed = float(number)
+        except ValueError:
+            return text
+        return parsed if math.isfinite(parsed) else text
+    return text
+
+
+def _is_change(defn: CustomField, stored: Any, typed: Any) -> bool:
+    if defn.type == FieldType.MULTISELECT:
+        return set(stored or []) != set(typed)
+    if defn.type == FieldType.CHECKBOX:
+        return (stored is True) != typed
+    if stored is None or stored == "":
+        return typed is not None
+    return bool(stored != typed)  # 3 and 3.0 are the same number
+
+
+def _custom_from_form(
+    form: Any, defs: list[CustomField], stored: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what each input said, to show it back; the changed fields' values for the service)"""
+    shown: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
+    for defn in defs:
+        name = CF_PREFIX + defn.key
+        if defn.type == FieldType.MULTISELECT:
+            raw: Any = [v for v in form.getlist(name) if isinstance(v, str)]
+        elif defn.type == FieldType.CHECKBOX:
+            raw = form.get(name) is not None
+        else:
+            value = form.get(name)
+            raw = value if isinstance(value, str) else ""
+        shown[defn.key] = raw
+        typed = _typed_value(defn, raw)
+        if _is_change(defn, stored.get(defn.key), typed):
+            changes[defn.key] = typed
+    return shown, changes
+
+
+def _custom_problem(exc: OporaError, defs: list[CustomField]) -> Problems | None:
+    """A service error about ``custom_fields.<key>``, said at that field's input."""
+    if not (exc.field or "").startswith("custom_fields."):
+        return None
+    key = (exc.field or "").removeprefix("custom_fields.")
+    kind = next((d.type for d in defs if d.key == key), None)
+    if isinstance(exc, FieldRequired):
+        code = "cf_required"
+    elif kind == FieldType.NUMBER:
+        code = "cf_number"
+    elif kind == FieldType.DATE:
+        code = "cf_date"
+    else:
+        code = "invalid"
+    problems = Problems(form="edit", fields={CF_PREFIX + key: code})
+    if isinstance(exc, FieldRequired):
+        problems.general = "field_required"
+    return problems
+
+
 async def _actor(session: AsyncSession, user: Any) -> Actor:
     return await auth_service.actor_for_user(session, user)
 
@@ -117,7 +222,10 @@ async def _page(
     problems: Problems | None = None,
     values: dict[str, str] | None = None,
     merge_target: Ticket | None = None,
+    custom: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The ticket page; after a refused form, ``values`` (and ``custom``, the custom-field
+    inputs by key) are what the agent sent, shown back instead of what is stored."""
     values = values or {}
     extra = _int_or_none(values.get("assignee_id", ""))
     try:
@@ -141,6 +249,12 @@ async def _page(
         edit[name] = values.get(name, stored.get(name.removeprefix("resolution_"), ""))
     links = workspace.detail.links
     linked = await service.linked_tickets(session, actor=actor, links=links)
+    custom_defs = await fields_service.list_fields(session, entity="ticket")
+    custom_edit = {
+        d.key: (custom[d.key] if custom is not None and d.key in custom
+                else _shown_value(d, ticket.custom_fields.get(d.key)))
+        for d in custom_defs
+    }  # fmt: skip
     return render(
         request,
         "tickets/page.html",
@@ -161,6 +275,10 @@ async def _page(
         link_kinds=[k.value for k in LINK_KINDS],
         merge_target=merge_target,
         merged_from=_int_or_none(request.query_params.get("merged", "")),
+        custom_defs=custom_defs,
+        custom_edit=custom_edit,
+        cf_prefix=CF_PREFIX,
+        max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
     )
 
 
@@ -243,8 +361,17 @@ async def update_ticket(
         ticket = await service.get_ticket(session, actor=actor, ticket_id=ticket_id)
     except service.TicketNotFound:
         return _not_found(request)
+    form = await request.form()
+    custom: dict[str, Any] | None = None
+    custom_changes: dict[str, Any] = {}
+    custom_defs: list[CustomField] = []
+    if form.get("custom_fields_shown") == "1":
+        custom_defs = await fields_service.list_fields(session, entity="ticket")
+        custom, custom_changes = _custom_from_form(form, custom_defs, ticket.custom_fields)
     # only what the form changes, so an untouched field is never checked again
     changes: dict[str, Any] = {"tags": _split_tags(tags)}
+    if custom_changes:
+        changes["custom_fields"] = custom_changes
     for name, old in (
         ("status", ticket.status),
         ("priority", ticket.priority),
@@ -271,7 +398,14 @@ async def update_ticket(
             problems.fields.pop("status", None)
             problems.fields["resolution_solution"] = "invalid"
         return await _page(
-            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+            request,
+            session,
+            actor,
+            ticket_id,
+            status_code=400,
+            problems=problems,
+            values=values,
+            custom=custom,
         )
     error = await attempt(
         session,
@@ -282,11 +416,39 @@ async def update_ticket(
     if isinstance(error, service.TicketNotFound):
         return _not_found(request)
     if error is not None:
-        problems = _problems("edit", error, EDIT_FIELDS)
+        if not custom_defs and (error.field or "").startswith("custom_fields."):
+            custom_defs = await fields_service.list_fields(session, entity="ticket")
+        problems = _custom_problem(error, custom_defs) or _problems("edit", error, EDIT_FIELDS)
         return await _page(
-            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+            request,
+            session,
+            actor,
+            ticket_id,
+            status_code=400,
+            problems=problems,
+            values=values,
+            custom=custom,
         )
     return RedirectResponse(f"/tickets/{ticket_id}?saved=1", status_code=303)
+
+
+Upload = tuple[str, str | None, bytes]  # a chosen file: name, content type, bytes
+
+
+async def _read_files(files: list[UploadFile], limit: int) -> tuple[list[Upload], str | None]:
+    """The chosen files' names, types and bytes, or the code of the first problem. A file
+    input left empty sends one nameless, empty part: that is no file at all."""
+    read: list[Upload] = []
+    for upload in files:
+        data = await upload.read(limit + 1)
+        if not upload.filename and not data:
+            continue
+        if len(data) > limit:
+            return [], "file_too_large"
+        if not data:
+            return [], "file_empty"
+        read.append((upload.filename or "attachment", upload.content_type, data))
+    return read, None
 
 
 @router.post("/tickets/{ticket_id}/messages")
@@ -298,32 +460,57 @@ async def add_message(
     body: FormStr = "",
     visibility: FormStr = "public",
 ) -> Response:
+    """A reply or note, with the files chosen in the composer stored as its attachments.
+    A file over the size limit, or an empty one, saves nothing (neither the message nor
+    any file) and shows the composer again with the text kept."""
     actor = await _actor(session, user)
     values = {"body": body, "visibility": visibility}
+    settings = request.app.state.settings
     added: list[service.MessageAdded] = []
 
     async def call() -> None:
+        store = BlobStore(settings.attachments_dir)
+        ids = []
+        for filename, content_type, content in uploads:
+            att = await service.upload_attachment(
+                session,
+                actor=actor,
+                store=store,
+                filename=filename,
+                content_type=content_type,
+                data=content,
+                max_bytes=settings.max_attachment_bytes,
+            )
+            ids.append(att.id)
+        with_files = data.model_copy(update={"attachment_ids": ids})
         added.append(
-            await service.add_message(session, actor=actor, ticket_id=ticket_id, data=data)
+            await service.add_message(session, actor=actor, ticket_id=ticket_id, data=with_files)
         )
 
+    def again(problems: Problems) -> Awaitable[HTMLResponse]:
+        return _page(
+            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+        )
+
+    # read from the form itself: a file input left empty arrives as a text part, not a file
+    files = [f for f in (await request.form()).getlist("files") if isinstance(f, UploadFile)]
+    uploads, file_problem = await _read_files(files, settings.max_attachment_bytes)
+    if file_problem is not None:
+        return await again(Problems(form="message", fields={"files": file_problem}))
     try:
-        data = MessageCreate(body=body, visibility=visibility)
+        # files alone make a message too; their ids are known once they are stored
+        data = MessageCreate(body=body, visibility=visibility, attachment_ids=[0] * len(uploads))
     except ValidationError as exc:
         problems = _problems("message", exc, ("body", "visibility"))
         if "visibility" not in problems.fields:
             problems.fields = {"body": "empty_message"}
-        return await _page(
-            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
-        )
+        return await again(problems)
     error = await attempt(session, call)
     if isinstance(error, service.TicketNotFound):
         return _not_found(request)
     if error is not None:
-        problems = _problems("message", error, ("body", "visibility"))
-        return await _page(
-            request, session, actor, ticket_id, status_code=400, problems=problems, values=values
-        )
+        problems = _problems("message", error, ("body", "visibility", "files"))
+        return await again(problems)
     return RedirectResponse(
         f"/tickets/{ticket_id}?sent=1#message-{added[0].message.id}", status_code=303
     )
@@ -518,4 +705,38 @@ async def download_attachment(
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
+    )
+
+
+@router.get("/tickets/{ticket_id}/customer-view")
+async def customer_view(
+    request: Request, session: Session, user: PageUser, ticket_id: int
+) -> Response:
+    """The ticket as its requester sees it, for the agent to check: built from exactly what
+    the customer API returns (read with the requester as the actor, so internal notes,
+    their files and internal events are never loaded), rendered by the portal's template."""
+    actor = await _actor(session, user)
+    try:
+        ticket = await service.get_ticket(session, actor=actor, ticket_id=ticket_id)
+        requester = await contacts_service.get_contact(
+            session, actor=actor, contact_id=ticket.requester_id
+        )
+        read = await customer_ticket(
+            session, actor=auth_service.actor_for_contact(requester), ticket_id=ticket_id
+        )
+    except (service.TicketNotFound, contacts_service.ContactNotFound):
+        return _not_found(request)
+    shown = [
+        d
+        for d in await fields_service.list_fields(session, entity="ticket")
+        if d.key in read.custom_fields
+    ]
+    return render(
+        request,
+        "portal/ticket.html",
+        t=read,
+        customer_fields=shown,
+        attachment_base=f"/tickets/{ticket_id}/attachments/",
+        preview_of=requester.name or "",
+        back_url=f"/tickets/{ticket_id}",
     )

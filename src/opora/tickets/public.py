@@ -12,11 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from opora.tickets import repository, service
-from opora.tickets.models import Ticket
+from opora.tickets.customer import customer_read, customer_ticket, detail_read
 from opora.tickets.schemas import (
-    AttachmentRead,
     CustomerMessageCreate,
-    CustomerMessageRead,
     CustomerTicketCreate,
     CustomerTicketRead,
     Page,
@@ -25,48 +23,6 @@ from opora.tickets.schemas import (
 from opora.web.deps import CustomerActor, Session, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/me", route_class=UnitOfWorkRoute, tags=["customer"])
-
-
-def _customer_read(
-    ticket: Ticket, detail: service.TicketDetail | None, view: service.CustomerView
-) -> CustomerTicketRead:
-    messages: list[CustomerMessageRead] = []
-    if detail is not None:
-        for m in detail.messages:
-            assert m.visibility == "public", "an internal note must never reach a customer"
-            author = (
-                view.author_names.get(("user", m.author_user_id or 0))
-                or view.author_names.get(("contact", m.author_contact_id or 0))
-                or ""
-            )
-            messages.append(
-                CustomerMessageRead(
-                    id=m.id,
-                    author_kind=m.author_kind,
-                    author_name=author,
-                    body_text=m.body_text,
-                    body_html=m.body_html,
-                    attachments=[AttachmentRead.of(a) for a in detail.attachments.get(m.id, [])],
-                    created_at=m.created_at,
-                )
-            )
-    return CustomerTicketRead(
-        id=ticket.id,
-        number=ticket.number,
-        subject=ticket.subject,
-        status=ticket.status,
-        type=ticket.type,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        assignee_name=view.assignee_names.get(ticket.assignee_id or 0),
-        custom_fields={k: v for k, v in ticket.custom_fields.items() if k in view.shown_fields},
-        messages=messages,
-    )
-
-
-async def _detail_read(session: Session, detail: service.TicketDetail) -> CustomerTicketRead:
-    view = await service.customer_view(session, tickets=[detail.ticket], messages=detail.messages)
-    return _customer_read(detail.ticket, detail, view)
 
 
 @router.get("/tickets", response_model=Page[CustomerTicketRead])
@@ -84,14 +40,13 @@ async def my_tickets(
     )
     view = await service.customer_view(session, tickets=tickets, messages=[])
     return Page[CustomerTicketRead](
-        items=[_customer_read(t, None, view) for t in tickets], next_cursor=next_cursor
+        items=[customer_read(t, None, view) for t in tickets], next_cursor=next_cursor
     )
 
 
 @router.get("/tickets/{ticket_id}", response_model=CustomerTicketRead)
 async def my_ticket(ticket_id: int, actor: CustomerActor, session: Session) -> CustomerTicketRead:
-    detail = await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id)
-    return await _detail_read(session, detail)
+    return await customer_ticket(session, actor=actor, ticket_id=ticket_id)
 
 
 @router.post("/tickets", status_code=201, response_model=TicketCreated)
@@ -109,4 +64,4 @@ async def reply(
     """Returns the ticket the reply landed on: a new follow-up when the old one was closed."""
     added = await service.add_customer_message(session, actor=actor, ticket_id=ticket_id, data=data)
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=added.ticket.id)
-    return await _detail_read(session, detail)
+    return await detail_read(session, detail)

@@ -4,11 +4,12 @@ which tickets; every query that reads tickets starts from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import TextualSelect
 
 from opora.auth.actor import Actor
@@ -17,6 +18,7 @@ from opora.contacts.models import Contact
 from opora.errors import InvalidInput
 from opora.kit.pagination import decode_cursor, encode_cursor
 from opora.tickets.models import (
+    PRIORITY_RANK,
     Attachment,
     Message,
     Tag,
@@ -133,6 +135,7 @@ class TicketFilters:
     group_id: int | None = None
     line: int | None = None
     tag: str | None = None
+    more_tags: tuple[str, ...] = ()  # further tags a ticket must also have
     requester_id: int | None = None
     organization_id: int | None = None
     updated_since: datetime | None = None
@@ -146,14 +149,81 @@ class TicketFilters:
     many_ticket_ids: bool = False
 
 
-SORTS = {
-    "updated_at": (Ticket.updated_at, False),
-    "-updated_at": (Ticket.updated_at, True),
-    "created_at": (Ticket.created_at, False),
-    "-created_at": (Ticket.created_at, True),
-    "number": (Ticket.number, False),
-    "-number": (Ticket.number, True),
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One part of a sort: an expression that is never NULL, what its values are (for
+    the cursor) and its direction. ``attr`` names the ticket attribute holding the value
+    when the key is a plain column; a computed key is selected along with the ticket."""
+
+    expr: Any  # a column or a SQL expression
+    kind: str  # "int", "str" or "datetime"
+    descending: bool
+    attr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    keys: tuple[SortKey, ...]  # the last one is always the ticket id
+    joins: tuple[str, ...] = ()  # "requester", "assignee", "group"
+
+
+SUBJECT_KEY = 100
+STATUS_ORDER = ("new", "open", "pending", "on_hold", "solved", "closed")
+_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+_Requester = aliased(Contact, name="sort_requester")
+_Assignee = aliased(User, name="sort_assignee")
+_Group = aliased(Group, name="sort_group")
+_JOINS: dict[str, tuple[Any, ColumnElement[bool]]] = {
+    "requester": (_Requester, _Requester.id == Ticket.requester_id),
+    "assignee": (_Assignee, _Assignee.id == Ticket.assignee_id),
+    "group": (_Group, _Group.id == Ticket.group_id),
 }
+
+
+def _missing_last(column: Any) -> ColumnElement[int]:
+    return case((column.is_(None), 1), else_=0)
+
+
+# name -> the parts of the key: (expression, kind, attr, follows the direction?). A part
+# that does not follow the direction keeps rows without a value last both ways.
+_SORT_PARTS: dict[str, tuple[tuple[tuple[Any, str, str | None, bool], ...], tuple[str, ...]]] = {
+    "updated_at": (((Ticket.updated_at, "datetime", "updated_at", True),), ()),
+    "created_at": (((Ticket.created_at, "datetime", "created_at", True),), ()),
+    "number": (((Ticket.number, "int", "number", True),), ()),
+    # the first 100 characters (then the id): a total order whose cursor stays short
+    "subject": (((func.substr(Ticket.subject, 1, SUBJECT_KEY), "str", None, True),), ()),
+    "status": (((case({s: i for i, s in enumerate(STATUS_ORDER)}, value=Ticket.status,
+                      else_=len(STATUS_ORDER)), "int", None, True),), ()),
+    "priority": (((case({str(p): r for p, r in PRIORITY_RANK.items()}, value=Ticket.priority,
+                        else_=0), "int", None, True),), ()),
+    "requester": (((func.coalesce(_Requester.name, ""), "str", None, True),), ("requester",)),
+    "assignee": (((_missing_last(Ticket.assignee_id), "int", None, False),
+                  (func.coalesce(_Assignee.name, ""), "str", None, True)), ("assignee",)),
+    "group": (((_missing_last(Ticket.group_id), "int", None, False),
+               (func.coalesce(_Group.name, ""), "str", None, True),
+               (Ticket.line, "int", "line", True)), ("group",)),
+    "line": (((Ticket.line, "int", "line", True),), ()),
+    "due_at": (((_missing_last(Ticket.due_at), "int", None, False),
+                (func.coalesce(Ticket.due_at, literal(_FAR_FUTURE, Ticket.due_at.type)),
+                 "datetime", None, True)), ()),
+}  # fmt: skip
+
+
+def _build_sorts() -> dict[str, Sort]:
+    sorts: dict[str, Sort] = {}
+    for name, (parts, joins) in _SORT_PARTS.items():
+        for prefix, descending in (("", False), ("-", True)):
+            keys = (
+                *(SortKey(e, k, descending and follows, a) for e, k, a, follows in parts),
+                SortKey(Ticket.id, "int", descending, "id"),
+            )
+            sorts[prefix + name] = Sort(keys=keys, joins=joins)
+    return sorts
+
+
+# "x" sorts ascending, "-x" descending; every sort ends with the ticket id so that the
+# order is total and a cursor (the last row's key values) names one place in it
+SORTS: dict[str, Sort] = _build_sorts()
 
 
 def apply_filters(stmt: Select[Ticket], f: TicketFilters) -> Select[Ticket]:
@@ -180,6 +250,9 @@ def apply_filters(stmt: Select[Ticket], f: TicketFilters) -> Select[Ticket]:
             .where(Tag.name == f.tag)
         )
         stmt = stmt.where(Ticket.id.in_(tagged))
+    for name in f.more_tags:
+        also = select(TicketTag.ticket_id).join(Tag, Tag.id == TicketTag.tag_id)
+        stmt = stmt.where(Ticket.id.in_(also.where(Tag.name == name)))
     if f.requester_id is not None:
         stmt = stmt.where(Ticket.requester_id == f.requester_id)
     if f.organization_id is not None:
@@ -201,6 +274,67 @@ def apply_filters(stmt: Select[Ticket], f: TicketFilters) -> Select[Ticket]:
     return stmt
 
 
+_BAD_CURSOR = "the cursor is not one this server gave out"
+MAX_CURSOR_TEXT = 1_000
+
+
+def _cursor_values(cursor: str, keys: tuple[SortKey, ...]) -> list[Any]:
+    """The key values in a cursor, checked against the sort's keys: a cursor comes back
+    from the client, so nothing in it is trusted."""
+    values = decode_cursor(cursor)
+    if len(values) != len(keys):
+        raise InvalidInput(_BAD_CURSOR, field="cursor")
+    result: list[Any] = []
+    for key, raw in zip(keys, values, strict=True):
+        value: Any = None
+        ok_int = key.kind == "int" and type(raw) is int
+        if ok_int or (key.kind == "str" and isinstance(raw, str) and len(raw) <= MAX_CURSOR_TEXT):
+            value = raw
+        elif key.kind == "datetime" and isinstance(raw, str):
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                value = None
+            if value is not None and value.tzinfo is None:
+                value = None
+        if value is None:
+            raise InvalidInput(_BAD_CURSOR, field="cursor")
+        result.append(value)
+    return result
+
+
+def _after(keys: tuple[SortKey, ...], values: list[Any]) -> ColumnElement[bool]:
+    """Rows after the cursor's row: (k1 > v1) or (k1 = v1 and k2 > v2) or ..., each key
+    compared in its own direction."""
+    clauses = []
+    for i, key in enumerate(keys):
+        beyond = key.expr < values[i] if key.descending else key.expr > values[i]
+        clauses.append(and_(*(keys[j].expr == values[j] for j in range(i)), beyond))
+    return or_(*clauses)
+
+
+def _encode(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def page_statement(
+    actor: Actor, filters: TicketFilters, spec: Sort, *, limit: int, cursor: str | None
+) -> Select[Any]:
+    """The query of one page: the tickets (and any computed sort keys) after the cursor."""
+    stmt: Select[Any] = apply_filters(tickets_readable_by(actor), filters)
+    for name in spec.joins:
+        target, onclause = _JOINS[name]
+        stmt = stmt.outerjoin(target, onclause)
+    computed = [key.expr for key in spec.keys if key.attr is None]
+    if computed:
+        stmt = stmt.add_columns(*computed)
+    if cursor:
+        stmt = stmt.where(_after(spec.keys, _cursor_values(cursor, spec.keys)))
+    return stmt.order_by(
+        *(key.expr.desc() if key.descending else key.expr.asc() for key in spec.keys)
+    ).limit(limit + 1)
+
+
 async def list_tickets(
     session: AsyncSession,
     actor: Actor,
@@ -210,38 +344,23 @@ async def list_tickets(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Ticket], str | None]:
-    if sort not in SORTS:
+    """A page of tickets in a sort of ``SORTS``, with keyset pagination: the cursor holds
+    the last row's key values, so every page is one indexed (or top-N) read."""
+    spec = SORTS.get(sort)
+    if spec is None:
         raise InvalidInput(f"sort must be one of: {', '.join(SORTS)}", field="sort")
-    column, descending = SORTS[sort]
-    stmt = apply_filters(tickets_readable_by(actor), filters)
-    if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2 or values[0] is None:
-            raise InvalidInput("the cursor is not one this server gave out", field="cursor")
-        raw, last_id = values
-        try:  # a cursor comes back from the client: trust nothing in it
-            key: Any = datetime.fromisoformat(raw) if column.key.endswith("_at") else int(raw)
-            last_id = int(last_id)
-        except (TypeError, ValueError):
-            key = None
-        if key is None or (isinstance(key, datetime) and key.tzinfo is None):
-            raise InvalidInput("the cursor is not one this server gave out", field="cursor")
-        if descending:
-            stmt = stmt.where(or_(column < key, and_(column == key, Ticket.id < last_id)))
-        else:
-            stmt = stmt.where(or_(column > key, and_(column == key, Ticket.id > last_id)))
-    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
-    stmt = stmt.order_by(*order).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
+    stmt = page_statement(actor, filters, spec, limit=limit, cursor=cursor)
+    computed = any(key.attr is None for key in spec.keys)
+    result = await session.execute(stmt)
+    rows = list(result.all()) if computed else [(t,) for t in result.scalars()]
     next_cursor = None
     if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        value = getattr(last, column.key)
+        last = rows[limit - 1]
+        extra = iter(last[1:])
         next_cursor = encode_cursor(
-            [value.isoformat() if isinstance(value, datetime) else value, last.id]
+            [_encode(getattr(last[0], key.attr) if key.attr else next(extra)) for key in spec.keys]
         )
-    return rows, next_cursor
+    return [row[0] for row in rows[:limit]], next_cursor
 
 
 async def author_names(
@@ -280,6 +399,31 @@ async def previous_tickets(
     stmt = (
         tickets_readable_by(actor)
         .where(Ticket.requester_id == requester_id, Ticket.id != exclude_id)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def organization_tickets(
+    session: AsyncSession,
+    actor: Actor,
+    organization_id: int,
+    *,
+    exclude_id: int,
+    exclude_requester_id: int,
+    limit: int = 10,
+) -> list[Ticket]:
+    """The organization's other tickets the actor may read, the most recently updated
+    first, leaving out the requester's own (``previous_tickets`` has those). One query
+    down ix_tickets_organization_updated."""
+    stmt = (
+        tickets_readable_by(actor)
+        .where(
+            Ticket.organization_id == organization_id,
+            Ticket.id != exclude_id,
+            Ticket.requester_id != exclude_requester_id,
+        )
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(limit)
     )

@@ -98,6 +98,11 @@ def _actor_columns(actor: Actor) -> dict[str, Any]:
     }
 
 
+def _by(actor: Actor) -> str:
+    """Who made a change, for realtime subscribers: ``user:5``, ``contact:9``, ``system:``."""
+    return f"{actor.kind}:{actor.id or ''}"
+
+
 def _event(
     session: AsyncSession,
     ticket_id: int,
@@ -288,6 +293,24 @@ async def get_ticket_detail(session: AsyncSession, *, actor: Actor, ticket_id: i
     )
 
 
+async def with_text_query(
+    session: AsyncSession, *, actor: Actor, filters: repository.TicketFilters, query: str | None
+) -> repository.TicketFilters:
+    """``filters`` narrowed to the tickets whose text matches ``query`` (notes too, for
+    agents); unchanged without a query. A query with no words is an ``InvalidInput``."""
+    if not query or not query.strip():
+        return filters
+    matching = search.matching_ticket_ids(
+        session.get_bind().dialect.name,
+        query,
+        include_internal=not actor.is_customer,
+    )
+    if matching is None:
+        raise InvalidInput("the search has no words to look for", field="q")
+    many = await search.matches_many(session, query, include_internal=not actor.is_customer)
+    return dataclasses.replace(filters, ticket_ids=matching, many_ticket_ids=many)
+
+
 async def list_tickets(
     session: AsyncSession,
     *,
@@ -298,16 +321,7 @@ async def list_tickets(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Ticket], dict[int, list[str]], str | None]:
-    if query and query.strip():
-        matching = search.matching_ticket_ids(
-            session.get_bind().dialect.name,
-            query,
-            include_internal=not actor.is_customer,
-        )
-        if matching is None:
-            raise InvalidInput("the search has no words to look for", field="q")
-        many = await search.matches_many(session, query, include_internal=not actor.is_customer)
-        filters = dataclasses.replace(filters, ticket_ids=matching, many_ticket_ids=many)
+    filters = await with_text_query(session, actor=actor, filters=filters, query=query)
     tickets, next_cursor = await repository.list_tickets(
         session, actor, filters, sort=sort, limit=limit, cursor=cursor
     )
@@ -333,6 +347,7 @@ class TicketWorkspace:
     requester_email: str | None
     organization: Organization | None
     previous_tickets: list[Ticket]  # the requester's last ten other tickets
+    previous_org_tickets: list[Ticket]  # the organization's last ten others (not the requester's)
     groups: list[Group]
     assignable: list[User]  # members of the ticket's group (anyone active without a group)
     user_names: dict[int, str]
@@ -379,6 +394,11 @@ async def get_ticket_workspace(
         previous_tickets=await repository.previous_tickets(
             session, actor, requester.id, exclude_id=ticket.id
         ),
+        previous_org_tickets=await repository.organization_tickets(
+            session, actor, organization.id, exclude_id=ticket.id, exclude_requester_id=requester.id
+        )
+        if organization is not None
+        else [],
         groups=await repository.active_groups(session),
         assignable=assignable,
         user_names=names,
@@ -488,7 +508,9 @@ async def _insert_ticket(
     await session.flush()
     events.record(
         session,
-        events.DomainEvent("ticket.created", {"ticket_id": ticket.id, "number": ticket.number}),
+        events.DomainEvent(
+            "ticket.created", {"by": _by(actor), "ticket_id": ticket.id, "number": ticket.number}
+        ),
     )
     return ticket
 
@@ -711,7 +733,10 @@ async def update_ticket(
         names = {f for f, _, _ in changed} | ({"tags"} if tags_changed else set())
         events.record(
             session,
-            events.DomainEvent("ticket.updated", {"ticket_id": ticket.id, "fields": sorted(names)}),
+            events.DomainEvent(
+                "ticket.updated",
+                {"by": _by(actor), "ticket_id": ticket.id, "fields": sorted(names)},
+            ),
         )
     return ticket
 
@@ -793,7 +818,12 @@ async def add_message(
         session,
         events.DomainEvent(
             "message.created",
-            {"ticket_id": ticket.id, "message_id": message.id, "visibility": message.visibility},
+            {
+                "by": _by(actor),
+                "ticket_id": ticket.id,
+                "message_id": message.id,
+                "visibility": message.visibility,
+            },
         ),
     )
     return MessageAdded(message=message, ticket=ticket)
@@ -880,7 +910,12 @@ async def add_customer_message(
         session,
         events.DomainEvent(
             "message.created",
-            {"ticket_id": ticket.id, "message_id": message.id, "visibility": "public"},
+            {
+                "by": _by(actor),
+                "ticket_id": ticket.id,
+                "message_id": message.id,
+                "visibility": "public",
+            },
         ),
     )
     return MessageAdded(message=message, ticket=ticket)
@@ -966,7 +1001,12 @@ async def escalate_ticket(
         session,
         events.DomainEvent(
             "ticket.escalated",
-            {"ticket_id": ticket.id, "from_line": from_line, "to_line": group.line},
+            {
+                "by": _by(actor),
+                "ticket_id": ticket.id,
+                "from_line": from_line,
+                "to_line": group.line,
+            },
         ),
     )
     return ticket
@@ -1066,7 +1106,9 @@ async def merge_tickets(
     await _reindex(session, target.id)
     events.record(
         session,
-        events.DomainEvent("ticket.merged", {"ticket_id": source.id, "into_id": target.id}),
+        events.DomainEvent(
+            "ticket.merged", {"by": _by(actor), "ticket_id": source.id, "into_id": target.id}
+        ),
     )
     return target
 

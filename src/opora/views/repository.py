@@ -78,3 +78,13 @@ async def list_names(
         rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids)))
         groups = {gid: name for gid, name in rows}
     return requesters, assignees, groups
+
+
+async def active_groups(session: AsyncSession) -> list[tuple[int, str]]:
+    stmt = select(Group.id, Group.name).where(Group.is_active.is_(True))
+    return [(gid, name) for gid, name in await session.execute(stmt.order_by(Group.name))]
+
+
+async def active_agents(session: AsyncSession) -> list[tuple[int, str]]:
+    stmt = select(User.id, User.name).where(User.is_active.is_(True))
+    return [(uid, name) for uid, name in await session.execute(stmt.order_by(User.name))]

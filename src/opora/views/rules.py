@@ -291,3 +291,106 @@ BUILTIN_VIEWS: tuple[BuiltinView, ...] = (
                  {"field": "solved_within_days", "op": "eq", "value": 7})),
 )  # fmt: skip
 BUILTIN_BY_KEY = {view.key: view for view in BUILTIN_VIEWS}
+
+
+# ── filters on top of a view (the inbox's filter bar) ──
+
+LIST_FILTER_PARAMS = ("status", "priority", "assignee", "group_id", "type", "channel", "tag", "q")
+MAX_QUERY = 500
+NO_ASSIGNEE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What the agent chose in the filter bar; every part narrows the view (AND)."""
+
+    status: str | None = None
+    priority: str | None = None
+    type: str | None = None
+    channel: str | None = None
+    assignee: int | str | None = None  # a user id, "me" or "none" (unassigned)
+    group_id: int | None = None
+    tag: str | None = None
+    q: str | None = None  # full-text search, done by the ticket search
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__slots__)
+
+
+def parse_list_filter(params: dict[str, str]) -> tuple[ListFilter, dict[str, str]]:
+    """The filter bar's query parameters as a ``ListFilter``, and the problems, if any:
+    parameter -> code (``invalid_choice``, ``invalid_assignee``, ``invalid_id``,
+    ``invalid_tag``, ``too_long``). A value with a problem is left out of the filter."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name in ("status", "priority", "type", "channel"):
+        raw = params.get(name, "").strip()
+        if raw:
+            if raw in _CHOICES[name]:
+                values[name] = raw
+            else:
+                problems[name] = "invalid_choice"
+    assignee = params.get("assignee", "").strip()
+    if assignee in (ME, NO_ASSIGNEE):
+        values["assignee"] = assignee
+    elif assignee.isdigit() and int(assignee) > 0 and len(assignee) < 19:
+        values["assignee"] = int(assignee)
+    elif assignee:
+        problems["assignee"] = "invalid_assignee"
+    group = params.get("group_id", "").strip()
+    if group.isdigit() and int(group) > 0 and len(group) < 19:
+        values["group_id"] = int(group)
+    elif group:
+        problems["group_id"] = "invalid_id"
+    tag = params.get("tag", "")
+    if tag.strip():
+        normalized = _TAG_SPACE.sub("-", tag.strip().lower())
+        if len(normalized) <= 100:
+            values["tag"] = normalized
+        else:
+            problems["tag"] = "invalid_tag"
+    q = params.get("q", "").strip()
+    if len(q) > MAX_QUERY:
+        problems["q"] = "too_long"
+    elif q:
+        values["q"] = q
+    return ListFilter(**values), problems
+
+
+def _narrow_choice(current: tuple[str, ...], chosen: str) -> tuple[str, ...] | None:
+    if current and chosen not in current:
+        return None
+    return (chosen,)
+
+
+def narrow(f: TicketFilters, chosen: ListFilter, scope: Scope) -> TicketFilters | None:
+    """The view's filters narrowed by the filter bar's choices, or None when nothing can
+    match both (e.g. the view's status "pending" and the filter's "open")."""
+    changes: dict[str, Any] = {}
+    for name in ("status", "priority", "type", "channel"):
+        value = getattr(chosen, name)
+        if value is not None:
+            narrowed = _narrow_choice(getattr(f, name), value)
+            if narrowed is None:
+                return None
+            changes[name] = narrowed
+    if chosen.assignee == NO_ASSIGNEE:
+        if f.assignee_id is not None:
+            return None
+        changes["unassigned"] = True
+    elif chosen.assignee is not None:
+        wanted = scope.user_id if chosen.assignee == ME else chosen.assignee
+        if wanted is None or f.unassigned or f.assignee_id not in (None, wanted):
+            return None
+        changes["assignee_id"] = wanted
+    if chosen.group_id is not None:
+        if f.group_id not in (None, chosen.group_id):
+            return None
+        changes["group_id"] = chosen.group_id
+    if chosen.tag is not None:
+        if f.tag is None:
+            changes["tag"] = chosen.tag
+        elif f.tag != chosen.tag:
+            changes["more_tags"] = (*f.more_tags, chosen.tag)
+    return dataclasses.replace(f, **changes)

@@ -29,6 +29,14 @@ from opora.views.models import View
 from opora.views.schemas import ViewCreate, ViewUpdate
 
 COUNT_CAP = 1_000  # counts above this are reported as "1000+": a count reads at most 1,001 rows
+# Sorts an index serves (walk it, stop after a page) whatever the list's size. The others
+# (priority, status, names, due, subject) sort every ticket of the list, which costs
+# 1-2 s for "All open" at a million tickets; the pages apply them to lists of at most
+# SORT_LIMIT tickets and otherwise keep the view's sort and say why.
+INDEXED_SORTS = frozenset(
+    {"updated_at", "-updated_at", "created_at", "-created_at", "number", "-number"}
+)
+SORT_LIMIT = COUNT_CAP
 
 
 class ViewNotFound(NotFound):
@@ -81,6 +89,8 @@ class ViewPage:
     tickets: list[Ticket]
     tags: dict[int, list[str]] = field(default_factory=dict)
     next_cursor: str | None = None
+    sort_used: str | None = None  # the sort the page is in
+    sort_refused: str | None = None  # a sort asked for but not applied (see SORT_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,8 @@ class Inbox:
     requester_names: dict[int, str]
     assignee_names: dict[int, str]
     group_names: dict[int, str]
+    groups: list[tuple[int, str]] = field(default_factory=list)  # active groups, for filters
+    agents: list[tuple[int, str]] = field(default_factory=list)  # active agents, for filters
 
 
 def _may_edit(actor: Actor, view: View) -> bool:
@@ -256,23 +268,44 @@ async def view_tickets(
     limit: int = 50,
     sort: str | None = None,
     query: str | None = None,
+    narrowing: rules.ListFilter | None = None,
+    sort_limit: int | None = None,
 ) -> ViewPage:
     """A page of the view's tickets, within what the actor may read, in the view's sort
-    (or ``sort``), with cursor pagination like ``tickets.list_tickets``."""
+    (or ``sort``), with cursor pagination like ``tickets.list_tickets``. ``narrowing``
+    (the inbox's filter bar) narrows the view further; its ``q`` searches like the API.
+    With ``sort_limit``, a sort no index serves is applied only to a list of at most that
+    many tickets; a longer list keeps the view's sort and ``sort_refused`` names the
+    sort asked for."""
     view = await get_view(session, actor=actor, view_key=view_key)
-    filters = rules.to_filters(view.conditions, await _scope(session, actor))
+    scope = await _scope(session, actor)
+    filters = rules.to_filters(view.conditions, scope)
+    if filters is not None and narrowing is not None:
+        filters = rules.narrow(filters, narrowing, scope)
+        query = narrowing.q if narrowing.q is not None else query
     if filters is None:
         return ViewPage(view=view, tickets=[])
+    wanted = sort or view.sort
+    refused = None
+    if sort_limit is not None and wanted not in INDEXED_SORTS:
+        narrowed = await tickets.with_text_query(session, actor=actor, filters=filters, query=query)
+        if await repository.count_tickets(session, actor, narrowed, cap=sort_limit) > sort_limit:
+            refused = wanted
+            wanted = view.sort if view.sort in INDEXED_SORTS else rules.DEFAULT_SORT
+            cursor = None  # a cursor of the refused sort means nothing in this one
     found, tags, next_cursor = await tickets.list_tickets(
         session,
         actor=actor,
         filters=filters,
         query=query,
-        sort=sort or view.sort,
+        sort=wanted,
         limit=limit,
         cursor=cursor,
     )
-    return ViewPage(view=view, tickets=found, tags=tags, next_cursor=next_cursor)
+    return ViewPage(
+        view=view, tickets=found, tags=tags, next_cursor=next_cursor, sort_used=wanted,
+        sort_refused=refused,
+    )  # fmt: skip
 
 
 async def view_counts(
@@ -302,12 +335,16 @@ async def inbox(
     cursor: str | None = None,
     limit: int = 50,
     sort: str | None = None,
+    narrowing: rules.ListFilter | None = None,
+    sort_limit: int | None = None,
 ) -> Inbox:
-    """The inbox page of one view: the sidebar's views and counts, and a page of tickets
-    with names resolved."""
+    """The inbox page of one view: the sidebar's views and counts (the views' own, never
+    narrowed), a page of tickets (narrowed by the filter bar) with names resolved, and
+    the groups and agents the filter bar and the bulk actions offer."""
     page = await view_tickets(
-        session, actor=actor, view_key=view_key, cursor=cursor, limit=limit, sort=sort
-    )
+        session, actor=actor, view_key=view_key, cursor=cursor, limit=limit, sort=sort,
+        narrowing=narrowing, sort_limit=sort_limit,
+    )  # fmt: skip
     views = await list_views(session, actor=actor)
     counts = await view_counts(session, actor=actor, views=views)
     requesters, assignees, groups = await repository.list_names(session, page.tickets)
@@ -318,4 +355,6 @@ async def inbox(
         requester_names=requesters,
         assignee_names=assignees,
         group_names=groups,
+        groups=await repository.active_groups(session),
+        agents=await repository.active_agents(session),
     )

@@ -1,9 +1,13 @@
 """Who is on a page, and the CSRF check of every form.
 
-- ``PageUser`` (``current_page_user``): the signed-in agent, supervisor or admin. Without
-  a valid session the browser is sent to ``/login?next=<this page>`` (an htmx request gets
-  401 with ``HX-Redirect``). A deactivated user, or a session from before a password
-  change, is signed out.
+- ``PageUser`` (``current_page_user``): the signed-in agent, supervisor or admin. The
+  cookie's ``sid`` is looked up with its user in one query (``auth.service.
+  resolve_session``): the session must exist, not be revoked or older than its maximum
+  age, and its user must be active staff. Otherwise the cookie is cleared and the
+  browser is sent to ``/login?next=<this page>`` (an htmx request gets 401 with
+  ``HX-Redirect``). ``last_seen_at`` is written after the response, at most once per
+  ``SESSION_TOUCH_EVERY``, in its own short transaction. The session row is
+  ``request.state.user_session``.
 - ``verify_csrf``: on POST/PUT/PATCH/DELETE, the form field ``csrf_token`` or the header
   ``X-CSRF-Token`` must equal the session's token. Page routers list it in
   ``dependencies``, so it runs before anything else. A failure answers 403 with a page that
@@ -13,21 +17,27 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.requests import HTTPConnection
 
-from opora.auth import repository
-from opora.auth.models import Role, User
+from opora.auth import service
+from opora.auth.models import User
+from opora.db import Database
+from opora.kit.time import utcnow
 from opora.web import sessions
 from opora.web.deps import Session
 from opora.web.templating import render
 
+log = logging.getLogger(__name__)
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-STAFF_ROLES = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value, Role.AGENT.value})
 
 
 class LoginRequired(Exception):
@@ -77,26 +87,42 @@ def _return_path(request: Request) -> str:
     return safe_next(_path_of(str(request.url)))
 
 
-def is_staff(user: User) -> bool:
-    return user.is_active and user.role in STAFF_ROLES
+async def _touch(db: Database, session_id: int, now: datetime) -> None:
+    try:
+        async with db.unit_of_work() as session:
+            await service.touch_session(session, session_id=session_id, now=now)
+    except Exception:  # a missed "last seen" must never fail a page
+        log.warning("could not record that session %s was seen", session_id, exc_info=True)
 
 
-async def signed_in_user(request: Request, session: Session) -> User | None:
-    """The session's user if the session is still good, else None (and the session is
-    cleared). Sets ``request.state.page_user`` for the templates."""
-    uid = sessions.session_user_id(request)
-    if uid is None:
+async def signed_in_user(
+    request: HTTPConnection, session: Session, background: BackgroundTasks | None = None
+) -> User | None:
+    """The session's user if the session is still good, else None (and the cookie is
+    cleared). Sets ``request.state.page_user`` and ``request.state.user_session``; with
+    ``background``, records ``last_seen_at`` after the response when it is due. Works
+    for a websocket too (its handshake carries the cookie)."""
+    raw = sessions.session_token(request)
+    if raw is None:
         return None
-    user = await repository.get_user(session, uid)
-    if user is None or not is_staff(user) or not sessions.is_current_version(request, user):
-        sessions.sign_out(request)
+    now = utcnow()
+    found = await service.resolve_session(session, raw, now=now)
+    if found is None:
+        sessions.forget(request)
         return None
+    user_session, user = found
+    if background is not None and service.needs_touch(user_session, now):
+        # after the response, in its own transaction: a GET holds a read-only one
+        background.add_task(_touch, request.app.state.db, user_session.id, now)
     request.state.page_user = user
+    request.state.user_session = user_session
     return user
 
 
-async def current_page_user(request: Request, session: Session) -> User:
-    user = await signed_in_user(request, session)
+async def current_page_user(
+    request: Request, session: Session, background: BackgroundTasks
+) -> User:
+    user = await signed_in_user(request, session, background)
     if user is None:
         raise LoginRequired(_return_path(request))
     return user

@@ -1,26 +1,23 @@
-"""The signed session cookie of the pages, and its CSRF token.
+"""The session cookie of the pages: which server-side session it is, and its CSRF token.
 
-The cookie (``opora_session``) is Starlette's ``SessionMiddleware``: a JSON dict signed
-with the secret key (itsdangerous), HttpOnly, SameSite=Lax, ``Secure`` when
-``OPORA_COOKIE_SECURE`` is set. Nothing is stored on the server, so every process that
-shares the secret key reads every session.
+A signed-in browser is a row of ``user_sessions`` (``auth.service``: ``start_session``,
+``resolve_session``, ``end_session``). The cookie (``opora_session``) is Starlette's
+``SessionMiddleware``: a JSON dict signed with the secret key (itsdangerous), HttpOnly,
+SameSite=Lax, ``Secure`` when ``OPORA_COOKIE_SECURE`` is set. It holds:
 
-The session holds:
-
-- ``uid``: the signed-in user's id;
-- ``ver``: the session version, a keyed hash of the user's password hash. Changing or
-  resetting the password changes it, which signs out every other session of that user;
-- ``csrf``: a random token every form and htmx request must send back.
+- ``sid``: the session's random token (the row stores only its SHA-256). Revoking the row
+  signs the browser out at once, on every process;
+- ``csrf``: a random token every form and htmx request must send back (before sign-in
+  too, so the sign-in form is protected).
 
 The secret key is ``OPORA_SECRET_KEY``; when unset it is generated on the first start into
-``<data_dir>/secret_key`` (mode 0600) and read from there afterwards, so sessions survive
+``<data_dir>/secret_key`` (mode 0600) and read from there afterwards, so cookies survive
 restarts and all processes sharing the data dir agree.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import os
 import secrets
@@ -28,14 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
-from opora.auth.models import User
+from opora.auth import service
+from opora.auth.models import User, UserSession
 from opora.config import Settings
 
 COOKIE_NAME = "opora_session"
-MAX_AGE_SECONDS = 14 * 24 * 3600
+MAX_AGE_SECONDS = int(service.SESSION_MAX_AGE.total_seconds())
 SECRET_FILE = "secret_key"
 
 
@@ -81,37 +80,40 @@ def install_sessions(app: FastAPI, settings: Settings) -> None:
     )
 
 
-def session_version(request: Request, user: User) -> str:
-    key: str = request.app.state.secret_key
-    message = f"{user.id}:{user.password_hash or ''}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-def sign_in(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (a new CSRF token too: no fixation)."""
+async def sign_in(request: Request, session: AsyncSession, user: User) -> UserSession:
+    """Start a fresh server-side session for ``user`` and put its token in the cookie,
+    with a new CSRF token (no fixation)."""
+    row, raw = await service.start_session(
+        session,
+        user=user,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     request.session.clear()
-    request.session["uid"] = user.id
-    request.session["ver"] = session_version(request, user)
+    request.session["sid"] = raw
     request.session["csrf"] = secrets.token_urlsafe(32)
+    return row
 
 
-def refresh_version(request: Request, user: User) -> None:
-    """Keep this session signed in after the user changed their own password."""
-    request.session["ver"] = session_version(request, user)
+async def sign_out(request: Request, session: AsyncSession) -> None:
+    """End this browser's session on the server and forget the cookie."""
+    raw = session_token(request)
+    if raw is not None:
+        await service.end_session(session, raw)
+    forget(request)
 
 
-def sign_out(request: Request) -> None:
+def forget(request: HTTPConnection) -> None:
     request.session.clear()
 
 
-def session_user_id(request: Request) -> int | None:
-    uid: Any = request.session.get("uid")
-    return uid if isinstance(uid, int) else None
+def session_token(request: HTTPConnection) -> str | None:
+    raw: Any = request.session.get("sid")
+    return raw if isinstance(raw, str) and raw else None
 
 
-def is_current_version(request: Request, user: User) -> bool:
-    ver = request.session.get("ver")
-    return isinstance(ver, str) and hmac.compare_digest(ver, session_version(request, user))
+def client_ip(request: HTTPConnection) -> str:
+    return request.client.host if request.client is not None else ""
 
 
 def csrf_token(request: Request) -> str:

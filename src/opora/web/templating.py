@@ -6,12 +6,15 @@ Templates live in ``opora/templates`` (partials start with ``_``), static files 
 
 Every visible string goes through ``_()`` / ``ngettext()`` (``jinja2.ext.i18n``, new-style:
 ``_("Hello %(name)s", name=user.name)`` autoescapes its arguments). The callables look up
-the page's language in the render context (``lang``), so one environment serves every
-language at once.
+the page's language in the render context (``lang``), or, in a macro file imported
+without context (``tickets/_labels.html``, ``views/_badges.html``: Jinja then builds the
+module once per process instead of once per import), in the language ``render`` is
+rendering in, so one environment serves every language at once.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from pathlib import Path
 from typing import Any
@@ -34,15 +37,24 @@ STATIC_DIR = PACKAGE_DIR / "static"
 STATIC_CACHE = "public, max-age=31536000, immutable"
 
 
+_rendering_language: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "opora_rendering_language", default=i18n.DEFAULT_LANGUAGE
+)
+
+
+def _language(context: Context) -> str:
+    lang = context.get("lang")
+    return lang if isinstance(lang, str) else _rendering_language.get()
+
+
 @pass_context
 def _gettext(context: Context, message: str) -> str:
-    return i18n.translations(context.get("lang", i18n.DEFAULT_LANGUAGE)).gettext(message)
+    return i18n.translations(_language(context)).gettext(message)
 
 
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    catalog = i18n.translations(context.get("lang", i18n.DEFAULT_LANGUAGE))
-    return catalog.ngettext(singular, plural, n)
+    return i18n.translations(_language(context)).ngettext(singular, plural, n)
 
 
 def static_url(path: str) -> str:
@@ -90,7 +102,11 @@ def render(
         "csrf_token": csrf_token(request),
         **context,
     }
-    html = environment().get_template(name).render(values)
+    token = _rendering_language.set(lang)
+    try:
+        html = environment().get_template(name).render(values)
+    finally:
+        _rendering_language.reset(token)
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 

@@ -1,6 +1,8 @@
 // Keyboard shortcuts for agents (issue 3). Inbox: j/k move the selection through the ticket
 // rows, o or Enter opens the selected ticket. Ticket page: r public reply, n internal note,
-// e escalation reason. Anywhere: / focuses the page's search box ([data-shortcut="search"]),
+// e escalation reason. Anywhere: c opens the new-ticket page; / focuses the page's search
+// box ([data-shortcut="search"]), or where the page has none the header's global search
+// ([data-shortcut="global-search"]),
 // ? opens the help dialog (templates/_shortcuts.html; Escape closes it). Nothing fires while
 // typing in a field, with Ctrl/Alt/Meta held, or behind another open dialog. No build step.
 (function () {
@@ -177,8 +179,23 @@
         return !again && compose("visibility-internal");
       case "e":
         return !again && focusField(document.getElementById("escalate-reason"), false);
+      case "c":
+        // create: the new-ticket page (the header's "New ticket" link)
+        if (again) return false;
+        var create = document.getElementById("nav-new-ticket");
+        if (!create) return false;
+        create.click();
+        return true;
       case "/":
-        return !again && focusField(document.querySelector('[data-shortcut="search"]'), true);
+        // the page's own search box (the inbox's, the contacts'), else the header's
+        return (
+          !again &&
+          focusField(
+            document.querySelector('[data-shortcut="search"]') ||
+              document.querySelector('[data-shortcut="global-search"]'),
+            true
+          )
+        );
     }
     return false;
   }

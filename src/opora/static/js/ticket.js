@@ -1,6 +1,7 @@
 // The ticket page's composer keeps its draft in localStorage, per ticket: restored on load,
 // saved while typing, cleared once the server has taken the message (the page after a send
-// carries data-draft-sent). An expired session or a CSRF failure never loses a reply.
+// carries data-draft-sent). An expired session or a CSRF failure never loses a reply
+// (the text comes back; chosen files cannot, the browser forgets them).
 (function () {
   "use strict";
 
@@ -11,6 +12,19 @@
       return null; // storage switched off: the composer still works, without drafts
     }
   }
+
+  // A file over the size limit is refused before it is sent (the server checks again).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input || input.id !== "composer-files" || !input.files) return;
+    var max = Number(input.getAttribute("data-max-bytes")) || 0;
+    var tooLarge = false;
+    for (var i = 0; i < input.files.length; i++) {
+      if (max && input.files[i].size > max) tooLarge = true;
+    }
+    input.setCustomValidity(tooLarge ? input.getAttribute("data-too-large") || "" : "");
+    if (tooLarge) input.reportValidity();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-draft-key]");
