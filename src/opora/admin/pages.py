@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opora.admin.common import NotAdmin, admin_actor, domain_error, forbidden, validation_errors
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.auth.models import Role, TicketAccess
@@ -41,36 +42,6 @@ router = APIRouter(
 ROLES = [r.value for r in Role if r.value != "customer"]
 ACCESS = [a.value for a in TicketAccess]
 LINES = [1, 2, 3, 4]  # 4 is the vendor
-
-
-class _NotAdmin(Exception):
-    pass
-
-
-async def _admin(session: AsyncSession, user: Any) -> Actor:
-    actor = await auth_service.actor_for_user(session, user)
-    if not actor.is_admin:
-        raise _NotAdmin
-    return actor
-
-
-def _forbidden(request: Request) -> Response:
-    return render(request, "admin/forbidden.html", status_code=403)
-
-
-def _validation_errors(exc: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = error.get("loc") or ("form",)
-        errors.setdefault(str(loc[0]), "invalid")
-    return errors
-
-
-def _domain_error(exc: OporaError) -> dict[str, str]:
-    code = "taken" if exc.status_code == 409 else "invalid"
-    if exc.field == "options":
-        code = "options"
-    return {exc.field or "form": code}
 
 
 def _ints(values: list[Any]) -> list[int]:
@@ -113,18 +84,18 @@ async def users_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     return await _users_page(request, session, actor, saved="created" if saved else None)
 
 
 @router.post("/users")
 async def create_user(request: Request, session: Session, user: PageUser) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     form = await request.form()
     values: dict[str, Any] = {
         "email": str(form.get("email", "")).strip(),
@@ -137,7 +108,7 @@ async def create_user(request: Request, session: Session, user: PageUser) -> Res
     try:
         data = UserCreate(**values, password=password or None)
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _users_page(
             request, session, actor, status_code=400, errors=errors, values=values
         )
@@ -148,7 +119,7 @@ async def create_user(request: Request, session: Session, user: PageUser) -> Res
     error = await attempt(session, call)
     if error is not None:
         return await _users_page(
-            request, session, actor, status_code=400, errors=_domain_error(error), values=values
+            request, session, actor, status_code=400, errors=domain_error(error), values=values
         )
     return see_other("/admin/users?saved=1")
 
@@ -192,9 +163,9 @@ async def user_page(
     request: Request, session: Session, user: PageUser, user_id: int, saved: str | None = None
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     return await _user_page(
         request,
         session,
@@ -211,9 +182,9 @@ async def sign_out_user_everywhere(
 ) -> Response:
     """Revoke every browser session of the user (an admin's own too: then sign in again)."""
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     error = await attempt(
         session, lambda: auth_service.revoke_sessions(session, actor=actor, user_id=user_id)
     )
@@ -225,9 +196,9 @@ async def sign_out_user_everywhere(
 @router.post("/users/{user_id}")
 async def update_user(request: Request, session: Session, user: PageUser, user_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     form = await request.form()
     active = form.get("is_active") == "on"
     try:
@@ -239,7 +210,7 @@ async def update_user(request: Request, session: Session, user: PageUser, user_i
         )
     except ValidationError as exc:
         return await _user_page(
-            request, session, actor, user_id, status_code=400, errors=_validation_errors(exc)
+            request, session, actor, user_id, status_code=400, errors=validation_errors(exc)
         )
 
     async def call() -> None:
@@ -304,9 +275,9 @@ async def groups_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     chosen = saved if saved in ("created", "saved", "deleted") else None
     return await _groups_page(request, session, actor, saved=chosen)
 
@@ -314,14 +285,14 @@ async def groups_page(
 @router.post("/groups")
 async def create_group(request: Request, session: Session, user: PageUser) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     values = _group_values(await request.form())
     try:
         data = GroupCreate(**values)
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _groups_page(
             request, session, actor, status_code=400, errors=errors, values=values
         )
@@ -332,7 +303,7 @@ async def create_group(request: Request, session: Session, user: PageUser) -> Re
     error = await attempt(session, call)
     if error is not None:
         return await _groups_page(
-            request, session, actor, status_code=400, errors=_domain_error(error), values=values
+            request, session, actor, status_code=400, errors=domain_error(error), values=values
         )
     return see_other("/admin/groups?saved=created")
 
@@ -370,9 +341,9 @@ async def _group_page(
 @router.get("/groups/{group_id}")
 async def group_page(request: Request, session: Session, user: PageUser, group_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     return await _group_page(request, session, actor, group_id)
 
 
@@ -381,9 +352,9 @@ async def update_group(
     request: Request, session: Session, user: PageUser, group_id: int
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     form = await request.form()
     values = _group_values(form)
     values["member_ids"] = _ints(form.getlist("member_ids"))
@@ -391,7 +362,7 @@ async def update_group(
     try:
         data = GroupUpdate(**values, is_active=is_active)
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _group_page(
             request, session, actor, group_id, status_code=400, errors=errors, values=values
         )
@@ -405,7 +376,7 @@ async def update_group(
             return render(request, "admin/not_found.html", status_code=404)
         return await _group_page(
             request, session, actor, group_id, status_code=400,
-            errors=_domain_error(error), values=values,
+            errors=domain_error(error), values=values,
         )  # fmt: skip
     return see_other("/admin/groups?saved=saved")
 
@@ -415,9 +386,9 @@ async def delete_group(
     request: Request, session: Session, user: PageUser, group_id: int
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
 
     async def call() -> None:
         await auth_service.delete_group(session, actor=actor, group_id=group_id)
@@ -477,9 +448,9 @@ async def fields_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
     try:
-        await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     chosen = saved if saved in ("created", "saved", "deactivated") else None
     return await _fields_page(request, session, saved=chosen)
 
@@ -487,9 +458,9 @@ async def fields_page(
 @router.post("/fields")
 async def create_field(request: Request, session: Session, user: PageUser) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     form = await request.form()
     values = _field_values(form)
     values["key"] = str(form.get("key", "")).strip()
@@ -506,7 +477,7 @@ async def create_field(request: Request, session: Session, user: PageUser) -> Re
             visible_to_customer=values["visible_to_customer"],
         )
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _fields_page(request, session, status_code=400, errors=errors, values=values)
 
     async def call() -> None:
@@ -514,7 +485,7 @@ async def create_field(request: Request, session: Session, user: PageUser) -> Re
 
     error = await attempt(session, call)
     if error is not None:
-        errors = _domain_error(error)
+        errors = domain_error(error)
         return await _fields_page(request, session, status_code=400, errors=errors, values=values)
     return see_other("/admin/fields?saved=created")
 
@@ -553,9 +524,9 @@ async def _field_page(
 @router.get("/fields/{field_id}")
 async def field_page(request: Request, session: Session, user: PageUser, field_id: int) -> Response:
     try:
-        await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     return await _field_page(request, session, field_id)
 
 
@@ -564,9 +535,9 @@ async def update_field(
     request: Request, session: Session, user: PageUser, field_id: int
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     form = await request.form()
     values = _field_values(form)
     values["is_active"] = form.get("is_active") == "on"
@@ -580,7 +551,7 @@ async def update_field(
             is_active=values["is_active"],
         )
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _field_page(
             request, session, field_id, status_code=400, errors=errors, values=values
         )
@@ -595,7 +566,7 @@ async def update_field(
     if error is not None:
         if error.status_code == 404:
             return render(request, "admin/not_found.html", status_code=404)
-        errors = _domain_error(error)
+        errors = domain_error(error)
         return await _field_page(
             request, session, field_id, status_code=400, errors=errors, values=values
         )
@@ -632,9 +603,9 @@ async def tags_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     chosen = saved if saved in ("renamed", "deleted") else None
     return await _tags_page(request, session, actor, saved=chosen)
 
@@ -642,9 +613,9 @@ async def tags_page(
 @router.post("/tags/{tag_id}")
 async def rename_tag(request: Request, session: Session, user: PageUser, tag_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     name = str((await request.form()).get("name", ""))
 
     async def call() -> None:
@@ -664,9 +635,9 @@ async def rename_tag(request: Request, session: Session, user: PageUser, tag_id:
 @router.post("/tags/{tag_id}/delete")
 async def delete_tag(request: Request, session: Session, user: PageUser, tag_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
 
     async def call() -> None:
         await tickets_service.delete_tag(session, actor=actor, tag_id=tag_id)

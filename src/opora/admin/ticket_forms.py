@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.admin.pages import _admin, _domain_error, _forbidden, _NotAdmin, _validation_errors
+from opora.admin.common import NotAdmin, admin_actor, domain_error, forbidden, validation_errors
 from opora.auth.actor import Actor
 from opora.errors import OporaError
 from opora.fields import service as fields_service
@@ -181,9 +181,9 @@ async def forms_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     chosen = saved if saved in ("created", "saved", "deactivated") else None
     return await _forms_page(request, session, actor, saved=chosen)
 
@@ -191,14 +191,14 @@ async def forms_page(
 @router.post("/forms")
 async def create_form(request: Request, session: Session, user: PageUser) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     values = _form_values(await request.form(), await _active_fields(session))
     try:
         data = TicketFormCreate(**_schema_args(values))
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _forms_page(
             request, session, actor, status_code=400, errors=errors, values=values
         )
@@ -209,7 +209,7 @@ async def create_form(request: Request, session: Session, user: PageUser) -> Res
     error = await attempt(session, call)
     if error is not None:
         return await _forms_page(
-            request, session, actor, status_code=400, errors=_domain_error(error), values=values
+            request, session, actor, status_code=400, errors=domain_error(error), values=values
         )
     return see_other("/admin/forms?saved=created")
 
@@ -248,23 +248,23 @@ async def _form_page(
 @router.get("/forms/{form_id}")
 async def form_page(request: Request, session: Session, user: PageUser, form_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     return await _form_page(request, session, actor, form_id)
 
 
 @router.post("/forms/{form_id}")
 async def update_form(request: Request, session: Session, user: PageUser, form_id: int) -> Response:
     try:
-        actor = await _admin(session, user)
-    except _NotAdmin:
-        return _forbidden(request)
+        actor = await admin_actor(session, user)
+    except NotAdmin:
+        return forbidden(request)
     values = _form_values(await request.form(), await _active_fields(session))
     try:
         data = TicketFormUpdate(**_schema_args(values), is_active=values["is_active"])
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = validation_errors(exc)
         return await _form_page(
             request, session, actor, form_id, status_code=400, errors=errors, values=values
         )
@@ -278,6 +278,6 @@ async def update_form(request: Request, session: Session, user: PageUser, form_i
             return render(request, "admin/not_found.html", status_code=404)
         return await _form_page(
             request, session, actor, form_id, status_code=400,
-            errors=_domain_error(error), values=values,
+            errors=domain_error(error), values=values,
         )  # fmt: skip
     return see_other("/admin/forms?saved=" + ("saved" if values["is_active"] else "deactivated"))

@@ -19,7 +19,7 @@ from opora.contacts.schemas import (
 )
 from opora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opora.fields import service as fields
-from opora.kit.pagination import decode_cursor, decode_id_cursor, encode_cursor
+from opora.kit.pagination import decode_id_cursor, decode_text_cursor, page_of
 from opora.kit.text import normalize_email
 from opora.kit.time import utcnow
 
@@ -301,8 +301,7 @@ async def list_contacts(
         after_id=decode_id_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page_of(rows, limit, lambda row: row.id)
 
 
 async def list_organizations(
@@ -321,8 +320,7 @@ async def list_organizations(
         after_id=decode_id_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page_of(rows, limit, lambda row: row.id)
 
 
 async def search_contacts(
@@ -345,8 +343,7 @@ async def search_contacts(
         before_id=decode_id_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page_of(rows, limit, lambda row: row.id)
 
 
 async def search_organizations(
@@ -359,17 +356,11 @@ async def search_organizations(
 ) -> tuple[list[Organization], str | None]:
     """Organizations by name, A to Z; ``q`` is a part of the name."""
     require_agent(actor)
-    after: str | None = None
-    if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], str):
-            raise InvalidInput("the cursor is not one this server gave out", field="cursor")
-        after = values[0]
+    after = decode_text_cursor(cursor) if cursor else None
     rows = await repository.search_organizations(
         session, actor, q=q, after_name=after, limit=limit + 1
     )
-    next_cursor = encode_cursor([rows[limit - 1].name]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page_of(rows, limit, lambda row: row.name)
 
 
 async def find_organization_by_name(
