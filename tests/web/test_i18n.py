@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from opora.web import i18n
@@ -43,17 +44,32 @@ def test_every_russian_message_is_translated() -> None:
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_the_compiled_catalog_matches_its_source(lang: str) -> None:
-    """`make i18n` was run after the last edit of the .po file."""
-    import io
-
-    from babel.messages.mofile import write_mo
+    """`make i18n` was run after the last edit of the .po file: the .mo holds the same
+    translations (compared message by message, not byte by byte: the header names the
+    Babel version that compiled it)."""
+    from babel.messages.mofile import read_mo
 
     folder = i18n.LOCALE_DIR / lang / "LC_MESSAGES"
     with (folder / "messages.po").open("rb") as f:
-        catalog = read_po(f)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    assert compiled.getvalue() == (folder / "messages.mo").read_bytes()
+        source = read_po(f)
+    with (folder / "messages.mo").open("rb") as f:
+        compiled = read_mo(f)
+
+    def pairs(catalog: Catalog) -> dict[object, object]:
+        def key(value: object) -> object:  # plural forms: a tuple in one, a list in the other
+            return tuple(value) if isinstance(value, list | tuple) else value
+
+        def translated(value: object) -> bool:
+            return any(value) if isinstance(value, list | tuple) else bool(value)
+
+        return {
+            key(m.id): key(m.string)
+            for m in catalog
+            # write_mo stores an untranslated plural as its msgid: that is no translation
+            if m.id and translated(m.string) and not m.fuzzy and key(m.string) != key(m.id)
+        }
+
+    assert pairs(compiled) == pairs(source)
 
 
 def test_every_string_of_the_pages_is_in_the_catalog() -> None:
