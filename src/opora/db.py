@@ -102,6 +102,17 @@ def _make_begin(statement: str) -> Any:
     return _begin
 
 
+def _postgres_connect_args(url: str) -> dict[str, Any]:
+    """asyncpg prepares every statement and reuses it; after five runs PostgreSQL may
+    switch a prepared statement to a generic plan, made without the parameters' values,
+    which misjudges our skewed columns (status, the capped counts' LIMIT): the inbox's
+    counts took 35-43 ms instead of 6-8 ms that way (benchmarks/RESULTS.md, pages).
+    Custom plans cost a little planning per statement and are right for every value."""
+    if "+asyncpg" not in url:
+        return {}
+    return {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+
+
 class Database:
     """Engines and session factories for one database URL."""
 
@@ -121,7 +132,12 @@ class Database:
                 event.listen(engine.sync_engine, "begin", _make_begin(begin))
         else:
             self.write_engine = create_async_engine(
-                url, echo=echo, pool_size=20, max_overflow=10, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=20,
+                max_overflow=10,
+                pool_pre_ping=True,
+                connect_args=_postgres_connect_args(url),
             )
             self.read_engine = self.write_engine
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)

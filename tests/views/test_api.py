@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from opora.auth import service as auth_service
+from opora.auth.actor import system_actor
 from opora.db import Database
 from opora.kit.time import utcnow
 from opora.tickets.models import Ticket
@@ -199,6 +200,24 @@ class TestBuiltinViews:
         assert counts["all-open"] == {"count": 2, "capped": True}
         assert counts["my-open"] == {"count": 2, "capped": False}
         assert counts["pending"] == {"count": 1, "capped": False}
+
+    async def test_every_count_is_one_statement(
+        self, db: Database, company: Company, world: World
+    ) -> None:
+        """The sidebar's eight counts cost one statement (plus the scope's line), not one
+        per view: a hot path on every inbox page."""
+        from tests.tickets.test_service import counting_queries
+
+        async with db.unit_of_work(write=False) as s:
+            user = await auth_service.get_user(
+                s, actor=system_actor("tests"), user_id=company.l1_agent.id
+            )
+            actor = await auth_service.actor_for_user(s, user)
+            with counting_queries(db) as statements:
+                counts = await views_service.view_counts(s, actor=actor)
+        assert len(counts) == len(BUILTIN_KEYS)
+        assert len([q for q in statements if "count(" in q.lower()]) == 1, statements
+        assert len(statements) <= 3, statements
 
     async def test_a_groups_only_agent_counts_only_their_scope(
         self, client: httpx.AsyncClient, world: World

@@ -120,6 +120,16 @@ class Ticket(IdMixin, Base):
             sqlite_where=text("assignee_id IS NULL"),
             postgresql_where=text("assignee_id IS NULL"),
         ),
+        # solved tickets only: the "recently solved" view's count reads the index alone
+        # (on PostgreSQL it bitmap-scanned ~16,000 rows at 1M tickets: 7-14 ms)
+        Index(
+            "ix_tickets_solved_status_updated",
+            "status",
+            "updated_at",
+            "solved_at",
+            sqlite_where=text("solved_at IS NOT NULL"),
+            postgresql_where=text("solved_at IS NOT NULL"),
+        ),
         Index(
             "ix_tickets_escalated_status_updated",
             "status",

@@ -55,6 +55,28 @@ async def count_tickets(
     return int((await session.execute(select(func.count()).select_from(matching))).scalar_one())
 
 
+async def count_tickets_many(
+    session: AsyncSession, actor: Actor, filters: list[TicketFilters], *, cap: int
+) -> list[int]:
+    """``count_tickets`` for several filters in one statement (the sidebar's counts):
+    one round trip instead of one per view."""
+    if not filters:
+        return []
+    counts = [
+        select(func.count())
+        .select_from(
+            apply_filters(tickets_readable_by(actor), f)
+            .with_only_columns(Ticket.id)
+            .limit(cap + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for f in filters
+    ]
+    row = (await session.execute(select(*counts))).one()
+    return [int(n) for n in row]
+
+
 async def list_names(
     session: AsyncSession, tickets: list[Ticket]
 ) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:

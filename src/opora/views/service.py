@@ -270,6 +270,7 @@ async def view_tickets(
     query: str | None = None,
     narrowing: rules.ListFilter | None = None,
     sort_limit: int | None = None,
+    scope: rules.Scope | None = None,
 ) -> ViewPage:
     """A page of the view's tickets, within what the actor may read, in the view's sort
     (or ``sort``), with cursor pagination like ``tickets.list_tickets``. ``narrowing``
@@ -278,7 +279,7 @@ async def view_tickets(
     many tickets; a longer list keeps the view's sort and ``sort_refused`` names the
     sort asked for."""
     view = await get_view(session, actor=actor, view_key=view_key)
-    scope = await _scope(session, actor)
+    scope = scope or await _scope(session, actor)
     filters = rules.to_filters(view.conditions, scope)
     if filters is not None and narrowing is not None:
         filters = rules.narrow(filters, narrowing, scope)
@@ -309,20 +310,31 @@ async def view_tickets(
 
 
 async def view_counts(
-    session: AsyncSession, *, actor: Actor, views: list[ViewDef] | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    views: list[ViewDef] | None = None,
+    scope: rules.Scope | None = None,
 ) -> dict[str, ViewCount]:
     """Ticket count of each view (all the actor's views unless given), within what the
-    actor may read. A count stops at ``COUNT_CAP``: ``capped`` says there are more."""
+    actor may read, all in one statement. A count stops at ``COUNT_CAP``: ``capped``
+    says there are more."""
     if views is None:
         views = await list_views(session, actor=actor)
     require_agent(actor)
-    scope = await _scope(session, actor)
-    counts: dict[str, ViewCount] = {}
+    scope = scope or await _scope(session, actor)
+    wanted: dict[str, TicketFilters] = {}
     for view in views:
         filters: TicketFilters | None = rules.to_filters(view.conditions, scope)
-        n = 0
-        if filters is not None:
-            n = await repository.count_tickets(session, actor, filters, cap=COUNT_CAP)
+        if filters is not None:  # None: the view can match nothing for this actor
+            wanted[view.key] = filters
+    found = await repository.count_tickets_many(
+        session, actor, list(wanted.values()), cap=COUNT_CAP
+    )
+    numbers = dict(zip(wanted, found, strict=True))
+    counts: dict[str, ViewCount] = {}
+    for view in views:
+        n = numbers.get(view.key, 0)
         counts[view.key] = ViewCount(count=min(n, COUNT_CAP), capped=n > COUNT_CAP)
     return counts
 
@@ -341,12 +353,13 @@ async def inbox(
     """The inbox page of one view: the sidebar's views and counts (the views' own, never
     narrowed), a page of tickets (narrowed by the filter bar) with names resolved, and
     the groups and agents the filter bar and the bulk actions offer."""
+    scope = await _scope(session, actor)
     page = await view_tickets(
         session, actor=actor, view_key=view_key, cursor=cursor, limit=limit, sort=sort,
-        narrowing=narrowing, sort_limit=sort_limit,
+        narrowing=narrowing, sort_limit=sort_limit, scope=scope,
     )  # fmt: skip
     views = await list_views(session, actor=actor)
-    counts = await view_counts(session, actor=actor, views=views)
+    counts = await view_counts(session, actor=actor, views=views, scope=scope)
     requesters, assignees, groups = await repository.list_names(session, page.tickets)
     return Inbox(
         views=views,

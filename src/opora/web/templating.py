@@ -4,31 +4,38 @@ Templates live in ``opora/templates`` (partials start with ``_``), static files 
 ``opora/static``, served at ``/static`` with long cache headers: a URL made by
 ``static_url`` carries the package version, so a new release is fetched anew.
 
-Every visible string goes through ``_()`` / ``ngettext()`` (``jinja2.ext.i18n``, new-style:
-``_("Hello %(name)s", name=user.name)`` autoescapes its arguments). The callables look up
-the page's language in the render context (``lang``), or, in a macro file imported
-without context (``tickets/_labels.html``, ``views/_badges.html``: Jinja then builds the
-module once per process instead of once per import), in the language ``render`` is
-rendering in, so one environment serves every language at once.
+Every visible string goes through ``_()`` / ``ngettext()`` (``jinja2.ext.i18n``'s syntax,
+new-style: ``_("Hello %(name)s", name=user.name)`` autoescapes its arguments, and the
+string is always %-formatted, so a literal ``%`` is written ``%%``). The callables are our
+own plain functions rather than the extension's context-passing wrappers (a page calls
+them a few hundred times; the wrappers cost four context calls each). They translate into
+the language ``render`` is rendering in (a context variable), so one environment serves
+every language at once, in macro files imported without context too
+(``tickets/_labels.html``: Jinja builds it once per process).
+Names of stored values (status, priority, type, channel) come from ``web/labels.py``.
+
+Templates are not re-read when they change on disk unless ``OPORA_TEMPLATES_AUTO_RELOAD``
+is set (a stat per template per render otherwise).
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from opora import __version__
-from opora.web import i18n
+from opora.web import i18n, labels
 from opora.web.sessions import csrf_token
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -42,19 +49,22 @@ _rendering_language: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
-def _language(context: Context) -> str:
-    lang = context.get("lang")
-    return lang if isinstance(lang, str) else _rendering_language.get()
+def rendering_language() -> str:
+    """The language of the page being rendered (English outside ``render``)."""
+    return _rendering_language.get()
 
 
-@pass_context
-def _gettext(context: Context, message: str) -> str:
-    return i18n.translations(_language(context)).gettext(message)
+def _gettext(message: str, /, **variables: Any) -> Markup:
+    """``_()`` in a template: translated, autoescaped, %-formatted (jinja2's new style)."""
+    rv = Markup(i18n.translations(_rendering_language.get()).gettext(message))
+    return rv % variables
 
 
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return i18n.translations(_language(context)).ngettext(singular, plural, n)
+def _ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
+    """``ngettext()`` in a template; ``num`` is also a format variable, as in jinja2."""
+    variables.setdefault("num", num)
+    rv = Markup(i18n.translations(_rendering_language.get()).ngettext(singular, plural, num))
+    return rv % variables
 
 
 def static_url(path: str) -> str:
@@ -70,13 +80,36 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=bool(os.environ.get("OPORA_TEMPLATES_AUTO_RELOAD")),
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=_gettext, ngettext=_ngettext, newstyle=True
-    )
+    # the extension's syntax ({% trans %} is not used) with our plain callables
+    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     env.globals["static_url"] = static_url
     env.globals["languages"] = i18n.LANGUAGES
+    env.globals["label_of"] = label_of
+    env.globals["status_badge"] = status_badge
+    env.globals["priority_badge"] = priority_badge
     return env
+
+
+def label_of(kind: str, value: str) -> str:
+    """The name of a stored value (``label_of("status", "on_hold")``) in the page's language."""
+    return labels.label(_rendering_language.get(), kind, value)
+
+
+def status_badge(value: str) -> Markup:
+    """Status as a labelled badge: the text says it, the colour only helps."""
+    return Markup('<span class="badge badge-status-%s">%s</span>') % (
+        value,
+        labels.label(_rendering_language.get(), "status", value),
+    )
+
+
+def priority_badge(value: str) -> Markup:
+    return Markup('<span class="badge badge-priority-%s">%s</span>') % (
+        value,
+        labels.label(_rendering_language.get(), "priority", value),
+    )
 
 
 def page_language(request: Request) -> str:
