@@ -83,14 +83,15 @@ class World:
     ticket_id: int
 
 
-async def admin_and_ticket(live_server: LiveServer) -> World:
+async def admin_and_ticket(live_server: LiveServer, language: str = "en") -> World:
     """An admin, a ticket with a customer message, a public reply and a note, and
     a ticket field, so the ticket page and the customer view show all their parts."""
     suffix = uuid.uuid4().hex[:8]
     email = f"shots-{suffix}@opora.dev"
     user_id = await live_server.create_user(
-        email=email, password=PASSWORD, name="Alice Screens", role=Role.ADMIN
-    )
+        email=email, password=PASSWORD, name="Alice Screens", role=Role.ADMIN,
+        language=language,  # type: ignore[arg-type]
+    )  # fmt: skip
     db = Database(live_server.database_url)
     actor = system_actor("browser tests")
     try:
@@ -166,6 +167,9 @@ class TestScreenshots:
             ("customer-view", f"/tickets/{tid}/customer-view"),
             ("account", "/account"),
             ("admin-users", "/admin/users"),
+            ("admin-mailboxes", "/admin/mailboxes"),
+            ("admin-mail-log", "/admin/mail-log"),
+            ("admin-notifications", "/admin/notifications"),
         ]
         maybe = [  # built elsewhere; visited when the server has them
             ("contacts", "/contacts"),
@@ -190,4 +194,26 @@ class TestScreenshots:
                 visited.append(f"{name}-{size}")
         assert {"inbox-desktop", "ticket-phone", "customer-view-phone"} <= set(visited)
         assert (SCREENSHOTS / "page-ticket-phone.png").stat().st_size > 0
+        assert not problems, "\n".join(problems)
+
+    async def test_main_pages_in_russian_fit_a_phone(
+        self, phone_page: Page, live_server: LiveServer
+    ) -> None:
+        """Russian words are longer («Администрирование»): the same pages at phone width."""
+        world = await admin_and_ticket(live_server, language="ru")
+        tid = world.ticket_id
+        await sign_in(phone_page, world.email)
+        await expect(phone_page.locator("html")).to_have_attribute("lang", "ru")
+        problems: list[str] = []
+        for name, path in [
+            ("inbox", "/inbox"),
+            ("ticket", f"/tickets/{tid}"),
+            ("account", "/account"),
+            ("admin-users", "/admin/users"),
+            ("admin-mailboxes", "/admin/mailboxes"),
+            ("admin-notifications", "/admin/notifications"),
+        ]:
+            response = await phone_page.goto(path)
+            assert response is not None and response.status == 200, (path, response)
+            problems += await check_page(phone_page, name, "phone-ru")
         assert not problems, "\n".join(problems)
