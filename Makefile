@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck unit install install-test browser demo clean i18n
+.PHONY: run test lint typecheck unit install install-test browser services demo clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Opora needs Python 3.11+"'
@@ -27,6 +27,10 @@ install-test: $(TEST_STAMP)
 ## make browser: Debian's chromium and a Cyrillic font for tests/browser (apt-get, as root)
 browser:
 	@sh scripts/install-browser
+
+## make services: Debian's Dovecot for tests/channels/email (apt-get, as root; never left running)
+services:
+	@sh scripts/install-test-services
 
 ## make run: install, migrate, load demo data on the first start, serve on :8000
 run: $(STAMP)
@@ -51,7 +55,7 @@ typecheck: $(TEST_STAMP)
 # two workers (pytest-xdist), each taking whole files: 11 min -> 7 min on 2 cores.
 # `make unit TEST_WORKERS=0` runs in one process.
 TEST_WORKERS ?= 2
-unit: $(TEST_STAMP) browser
+unit: $(TEST_STAMP) browser services
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## make i18n: extract the pages' strings, update the en/ru catalogs, compile them (.mo)

@@ -24,10 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def load_job_modules() -> None:
-    """Import every module that registers jobs, so any process can run any job."""
+    """Import every module that registers jobs, so any process can run any job, and
+    install the in-transaction event subscribers (notifications), so every process that
+    changes tickets writes the notifications those changes call for."""
     import opora.auth.jobs
+    import opora.channels.email.jobs
     import opora.jobs.builtin
     import opora.notifications.jobs  # noqa: F401
+    from opora.notifications import subscribers
+
+    subscribers.install()
 
 
 def migration_head() -> str | None:
@@ -47,7 +53,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         app.state.db = db
         hub: Any = MemoryHub()
         if settings.redis_url:
@@ -59,6 +65,15 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
             await hub.publish({"name": event.name, "payload": event.payload})
 
         events.subscribe(to_hub)
+        smtp_server = None
+        if settings.smtp_listen:
+            from opora.channels.email.jobs import ingest_options
+            from opora.channels.email.receiver import start_receiver
+
+            smtp_server = await start_receiver(
+                db, ingest_options(settings), listen=settings.smtp_listen,
+                lmtp=settings.smtp_listen_lmtp, max_bytes=settings.max_email_bytes,
+            )  # fmt: skip
         stop = asyncio.Event()
         worker_task = None
         if worker_enabled:
@@ -70,6 +85,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         try:
             yield
         finally:
+            if smtp_server is not None:
+                smtp_server.close()
+                await smtp_server.wait_closed()
             stop.set()
             if worker_task:
                 with contextlib.suppress(asyncio.CancelledError):
@@ -125,11 +143,15 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(new_ticket_router)  # before /tickets/{ticket_id}: "new" is no id
     app.include_router(tickets_pages_router)
 
+    from opora.admin.mailboxes import router as admin_mailboxes_router
+    from opora.admin.notifications import router as admin_notifications_router
     from opora.admin.pages import router as admin_pages_router
     from opora.admin.ticket_forms import router as admin_forms_router
 
     app.include_router(admin_pages_router)
     app.include_router(admin_forms_router)
+    app.include_router(admin_mailboxes_router)
+    app.include_router(admin_notifications_router)
 
     from opora.contacts.pages import router as people_pages_router
     from opora.search.pages import router as search_pages_router
@@ -137,9 +159,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(people_pages_router)
     app.include_router(search_pages_router)
 
+    from opora.channels.email.pages import router as email_pages_router
+    from opora.tickets.request_pages import router as request_pages_router
+
+    app.include_router(request_pages_router)
+    app.include_router(email_pages_router)
+
     from opora.auth.api import router as auth_router
+    from opora.channels.email.api import router as email_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
+    from opora.notifications.api import router as notifications_router
     from opora.tickets.api import router as tickets_router
     from opora.tickets.public import router as customer_router
     from opora.views.api import router as views_router
@@ -151,6 +181,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         auth_router,
         fields_router,
         views_router,
+        email_router,
+        notifications_router,
     ):
         app.include_router(router)
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from opora import events
+from opora.kit import inline_sqlite
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -116,12 +117,33 @@ def _postgres_connect_args(url: str) -> dict[str, Any]:
 class Database:
     """Engines and session factories for one database URL."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        settings: Any = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """``settings`` (the app's ``Settings``) rides along on every session as
+        ``session.info["settings"]``, for code that runs inside a transaction without a
+        request (in-transaction event subscribers: the sender address of mail, say);
+        ``info`` adds more (``{"opora.notify": False}``: no notifications at all)."""
         self.url = url
+        self.settings = settings
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            # the single writer runs its statements on the event loop's own thread
+            # (kit/inline_sqlite.py: no thread hand-off per call); readers keep aiosqlite
+            database = make_url(url).database
+            inline = database not in (None, "", ":memory:")
             self.write_engine = create_async_engine(
-                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60
+                url,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=60,
+                **({"async_creator": inline_sqlite.creator(str(database))} if inline else {}),
             )
             self.read_engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
             for engine, begin in (
@@ -140,8 +162,13 @@ class Database:
                 connect_args=_postgres_connect_args(url),
             )
             self.read_engine = self.write_engine
-        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        info = {**({"settings": settings} if settings is not None else {}), **(info or {})}
+        self._write_sessions = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, info=info
+        )
+        self._read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info=info
+        )
 
     @property
     def dialect(self) -> str:
@@ -152,10 +179,14 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """Open a session, commit when the block ends cleanly, then dispatch its events."""
+        """Open a session, commit when the block ends cleanly, then dispatch its events.
+        Just before the commit, the in-transaction subscribers handle the events recorded
+        (``events.run_in_transaction``: outbox rows for the side effects)."""
         session = self.session(write=write)
         try:
             yield session
+            if write:
+                await events.run_in_transaction(session)
             await session.commit()
         except BaseException:
             await session.rollback()

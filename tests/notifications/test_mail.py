@@ -37,6 +37,27 @@ class TestBuildMessage:
         assert msg["Date"]
         assert msg.get_content().strip() == "Здравствуйте!"
 
+    @pytest.mark.parametrize(
+        "subject",
+        [
+            "#1 is assigned to you: Не могу войти в аккаунт",
+            "Обращение #1042 принято: Не могу войти в аккаунт после обновления приложения "
+            "до версии 5.10.3 на Android, помогите пожалуйста",
+        ],
+    )
+    def test_a_long_russian_subject_keeps_every_space(self, subject: str) -> None:
+        """The standard library's folding at 78 dropped the space between encoded-words."""
+        msg = email.message_from_bytes(compose(subject=subject), policy=email.policy.default)
+        assert msg["Subject"] == subject
+
+    def test_a_text_attachment_says_its_charset(self) -> None:
+        part = mail.FilePart("инструкция.txt", "text/plain", "Шаг 1: настройки.".encode())
+        msg = email.message_from_bytes(compose(attachments=[part]), policy=email.policy.default)
+        [att] = list(msg.iter_attachments())
+        assert att.get_filename() == "инструкция.txt"
+        assert att.get_content_charset() == "utf-8"
+        assert att.get_payload(decode=True) == "Шаг 1: настройки.".encode()  # byte for byte
+
     def test_lines_end_with_crlf(self) -> None:
         raw = compose()
         assert b"\n" not in raw.replace(b"\r\n", b"")

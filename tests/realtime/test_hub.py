@@ -204,8 +204,11 @@ class TestTicketEventsOverRedis:
                 ),
             )
 
+        assert isinstance(message["payload"].pop("message_id"), int)
         assert message["payload"] == {
             "by": f"user:{company.l1_agent.id}",
             "ticket_id": ticket["id"],
             "number": ticket["number"],
+            "quiet": False,
+            "follow_up_of": None,
         }

@@ -258,7 +258,7 @@ class TestCreateTicket:
         assert "onerror" not in message["body_html"]
         assert "onclick" not in message["body_html"]
         assert 'href="https://ex.com/a"' in message["body_html"]
-        assert message["body_text"] == "Look here"
+        assert message["body_text"] == "Look here (https://ex.com/a)"
 
     async def test_only_agents_may_create_and_only_with_a_token(
         self, client: httpx.AsyncClient, company: Company
@@ -574,7 +574,7 @@ class TestAddMessage:
         assert r.json()["body_html"].startswith('<a href="https://kb.example.com/reset"')
         assert "script" not in r.json()["body_html"]
         assert "onmouseover" not in r.json()["body_html"]
-        assert r.json()["body_text"] == "Reset"
+        assert r.json()["body_text"] == "Reset (https://kb.example.com/reset)"
 
     async def test_an_empty_message_is_a_422(
         self, client: httpx.AsyncClient, company: Company

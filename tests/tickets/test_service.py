@@ -179,10 +179,22 @@ class TestCreateTicket:
                 ),
             )  # fmt: skip
             pending = events.pending(s)
+            created_message_id = (
+                (await service.get_ticket_detail(s, actor=actor, ticket_id=ticket.id))
+                .messages[0]
+                .id
+            )
         assert [(e.name, e.payload) for e in pending] == [
             (
                 "ticket.created",
-                {"by": f"user:{company.l1_agent.id}", "ticket_id": ticket.id, "number": 1},
+                {
+                    "by": f"user:{company.l1_agent.id}",
+                    "ticket_id": ticket.id,
+                    "number": 1,
+                    "message_id": created_message_id,
+                    "quiet": False,
+                    "follow_up_of": None,
+                },
             )
         ]
         (created,) = await timeline(db, ticket.id)
@@ -272,7 +284,7 @@ class TestCreateTicket:
         assert "<script" not in message.body_html
         assert "onerror" not in message.body_html
         assert 'href="https://status.example.com/x"' in message.body_html
-        assert message.body_text == "See status"
+        assert message.body_text == "See status (https://status.example.com/x)"  # links kept
 
     async def test_a_customer_may_not_open_a_ticket_for_someone(
         self, db: Database, company: Company
@@ -352,6 +364,11 @@ class TestUpdateTicket:
                     "by": f"user:{company.l1_agent.id}",
                     "ticket_id": ticket.id,
                     "fields": ["assignee_id", "priority", "status", "type"],
+                    "changes": {  # old and new of what notifications act on
+                        "status": ["new", "pending"],
+                        "priority": ["normal", "urgent"],
+                        "assignee_id": [None, company.l1_agent.id],
+                    },
                 },
             )
         ]

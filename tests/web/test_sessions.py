@@ -20,11 +20,11 @@ from sqlalchemy import event, select, update
 from opora.app import create_app
 from opora.auth import service as auth_service
 from opora.auth.models import UserSession
-from opora.config import Settings
+from opora.config import SECRET_FILE, Settings, load_secret_key
 from opora.db import Database
 from opora.kit.time import utcnow
 from opora.web.page_auth import safe_next
-from opora.web.sessions import COOKIE_NAME, SECRET_FILE, load_secret_key
+from opora.web.sessions import COOKIE_NAME
 from tests.conftest import Company
 from tests.web.helpers import csrf_of, page_csrf, set_password, sign_in
 

@@ -1,5 +1,5 @@
 """``opora serve | worker | migrate | demo | createadmin | token create | jobs list|retry |
-sessions revoke``."""
+sessions revoke | mail ingest|poll|check``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ jobs_app = typer.Typer(help="Background jobs: see what failed, retry it", no_arg
 app.add_typer(jobs_app, name="jobs")
 sessions_app = typer.Typer(help="Signed-in browser sessions", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
+mail_app = typer.Typer(help="Incoming email: take mail in, poll mailboxes", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -61,14 +63,30 @@ def serve(
         ),
     ] = None,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+    smtp: Annotated[
+        str | None,
+        typer.Option(
+            help="also receive mail by SMTP on host:port [default: OPORA_SMTP_LISTEN, off]",
+            show_default=False,
+        ),
+    ] = None,
+    lmtp: Annotated[
+        bool | None,
+        typer.Option("--lmtp/--no-lmtp", help="speak LMTP instead of SMTP on --smtp"),
+    ] = None,
     log_level: str = "info",
 ) -> None:
-    """Serve HTTP (and, by default, run the job worker in the same process)."""
+    """Serve HTTP (and, by default, run the job worker in the same process; with --smtp,
+    an SMTP/LMTP receiver for incoming mail too)."""
     import uvicorn
 
     from opora.app import create_app
 
     settings = get_settings()
+    if smtp is not None:
+        settings.smtp_listen = smtp
+    if lmtp is not None:
+        settings.smtp_listen_lmtp = lmtp
     if migrate_first:
         asyncio.run(_migrate(settings))
     application = create_app(settings, run_worker=worker)
@@ -89,7 +107,7 @@ def run_worker(
     load_job_modules()
 
     async def main() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         worker = Worker(db, settings)
         try:
             if once:
@@ -150,7 +168,7 @@ def createadmin(
 
     async def main() -> str:
         await _migrate(settings)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         actor = system_actor("cli")
         try:
             async with db.unit_of_work() as session:
@@ -198,7 +216,7 @@ def token_create(
 
     async def main() -> str | None:
         await _migrate(settings)  # a fresh data dir has no users yet, but no traceback either
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         address = normalize_email(email)
         try:
             async with db.unit_of_work() as session:
@@ -242,7 +260,7 @@ def jobs_list(
     settings = get_settings()
 
     async def main() -> list[str]:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         try:
             async with db.unit_of_work(write=False) as session:
                 jobs = await list_jobs(session, status=status, name=name, limit=limit)
@@ -276,7 +294,7 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="the job's id")]) -> N
     settings = get_settings()
 
     async def main() -> str:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         try:
             async with db.unit_of_work() as session:
                 job = await retry_job(session, job_id=job_id)
@@ -310,7 +328,7 @@ def sessions_revoke(
     settings = get_settings()
 
     async def main() -> int | None:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings=settings)
         actor = system_actor("cli")
         try:
             async with db.unit_of_work() as session:
@@ -332,3 +350,131 @@ def sessions_revoke(
 
 if __name__ == "__main__":
     app()
+
+
+# --- mail --------------------------------------------------------------------------------
+
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
+
+
+@mail_app.command("ingest")
+def mail_ingest(
+    mailbox: Annotated[
+        str | None,
+        typer.Option(help="the mailbox's name [default: by the message's recipients]"),
+    ] = None,
+) -> None:
+    """Take one raw message from standard input (an MTA alias: `| opora mail ingest`).
+
+    Prints the number of the ticket it landed on. Exits 1 with the reason when the
+    message is refused (a loop, the rate limit, no sender) — it is kept all the same —,
+    2 when it cannot be taken at all (not an email, no such mailbox), and 75 (EX_TEMPFAIL,
+    the MTA retries) when the database is unreachable."""
+    raw = sys.stdin.buffer.read()
+    settings = get_settings()
+
+    async def main() -> int:
+        from opora.app import load_job_modules
+        from opora.channels.email.jobs import ingest_options
+        from opora.channels.email.models import Route
+        from opora.channels.email.service import ingest_email
+        from opora.db import Database
+        from opora.errors import OporaError
+
+        load_job_modules()
+        db = Database(settings.resolved_database_url, settings=settings)
+        try:
+            async with db.unit_of_work() as session:
+                result = await ingest_email(
+                    session, raw=raw, route=Route.PIPE, options=ingest_options(settings),
+                    mailbox_name=mailbox,
+                )  # fmt: skip
+        except OporaError as exc:
+            typer.echo(f"refused: {exc.message}", err=True)
+            return 2
+        except Exception as exc:  # the database is down, the disk is full: try again later
+            typer.echo(f"temporary failure: {exc}", err=True)
+            return EX_TEMPFAIL
+        finally:
+            await db.dispose()
+        if result.accepted and result.ticket_number is not None:
+            typer.echo(f"#{result.ticket_number}")
+            if result.duplicate:
+                typer.echo("(already taken in before: the same Message-ID)", err=True)
+            return 0
+        if result.accepted:  # a bounce about a message we do not know
+            typer.echo(result.reason, err=True)
+            return 0
+        typer.echo(f"{result.status}: {result.reason}", err=True)
+        return 1
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@mail_app.command("poll")
+def mail_poll(
+    mailbox: Annotated[str | None, typer.Option(help="only this mailbox (by name)")] = None,
+) -> None:
+    """Poll the IMAP mailboxes now (the worker polls them on their interval anyway)."""
+    _logging()
+    settings = get_settings()
+
+    async def main() -> int:
+        from opora.app import load_job_modules
+        from opora.channels.email import polling, repository
+        from opora.channels.email.jobs import ingest_options
+        from opora.db import Database
+
+        load_job_modules()
+        db = Database(settings.resolved_database_url, settings=settings)
+        failed = 0
+        try:
+            async with db.unit_of_work(write=False) as session:
+                boxes = [m for m in await repository.mailboxes(session) if m.imap_enabled]
+            if mailbox is not None:
+                boxes = [m for m in boxes if m.name.lower() == mailbox.lower()]
+                if not boxes:
+                    typer.echo(f"no IMAP mailbox is named {mailbox!r}", err=True)
+                    return 2
+            for box in boxes:
+                result = await polling.poll_mailbox(
+                    db, mailbox_id=box.id, options=ingest_options(settings),
+                    ca_file=settings.email_ca_file,
+                )  # fmt: skip
+                line = f"{box.name}: {result.fetched} fetched, {result.ingested} taken in"
+                if result.tickets:
+                    line += " (" + ", ".join(f"#{n}" for n in result.tickets) + ")"
+                if result.error:
+                    line += f"; error: {result.error}"
+                    failed += 1
+                typer.echo(line)
+        finally:
+            await db.dispose()
+        return 1 if failed else 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@mail_app.command("check")
+def mail_check(mailbox: Annotated[str, typer.Option(help="the mailbox's name")]) -> None:
+    """Connect to a mailbox's IMAP server and say what is there (changes nothing)."""
+    settings = get_settings()
+
+    async def main() -> int:
+        from opora.channels.email import imap, polling, repository
+        from opora.db import Database
+
+        db = Database(settings.resolved_database_url, settings=settings)
+        try:
+            async with db.unit_of_work(write=False) as session:
+                box = await repository.mailbox_by_name(session, mailbox)
+        finally:
+            await db.dispose()
+        if box is None or not box.imap_enabled:
+            typer.echo(f"no IMAP mailbox is named {mailbox!r}", err=True)
+            return 2
+        check = await imap.check_mailbox(polling.imap_config(box, ca_file=settings.email_ca_file))
+        typer.echo(check.message)
+        return 0 if check.ok else 1
+
+    raise typer.Exit(asyncio.run(main()))

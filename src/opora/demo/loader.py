@@ -209,7 +209,8 @@ async def load_demo(
     with the default).
     """
     started = time.perf_counter()
-    db = Database(settings.resolved_database_url)
+    # demo customers have made-up addresses: tell nobody anything
+    db = Database(settings.resolved_database_url, settings=settings, info={"opora.notify": False})
     try:
         if if_empty:
             async with db.unit_of_work(write=False) as session:

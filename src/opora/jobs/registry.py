@@ -17,6 +17,15 @@ class JobContext:
     job_id: int
     attempt: int
     settings: Any
+    max_attempts: int = 5
+    # the worker's Database, for a handler that must keep network I/O out of a
+    # transaction and commit in steps of its own (IMAP polling); most handlers use session
+    db: Any = None
+
+    @property
+    def last_attempt(self) -> bool:
+        """This run is the job's last chance: a failure now leaves it dead."""
+        return self.attempt >= self.max_attempts
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]

@@ -223,7 +223,10 @@ class Worker:
         budget = remaining if by_lease else float(spec.timeout_seconds or remaining)
         try:
             async with self.db.unit_of_work() as session:
-                ctx = registry.JobContext(session, claimed.id, claimed.attempts, self.settings)
+                ctx = registry.JobContext(
+                    session, claimed.id, claimed.attempts, self.settings, claimed.max_attempts,
+                    self.db,
+                )  # fmt: skip
                 deadline = asyncio.timeout(budget)
                 try:
                     async with deadline:

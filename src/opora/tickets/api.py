@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -33,6 +32,7 @@ from opora.tickets.schemas import (
     TicketUpdate,
 )
 from opora.web.deps import AgentActor, CurrentActor, Session, UnitOfWorkRoute
+from opora.web.downloads import file_response
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute, tags=["tickets"])
 
@@ -212,17 +212,8 @@ async def download(
 ) -> Response:
     att = await service.get_attachment(session, actor=actor, attachment_id=attachment_id)
     store = BlobStore(request.app.state.settings.attachments_dir)
-    inline = att.content_type.startswith("image/") and att.content_type != "image/svg+xml"
-    disposition = "inline" if inline else "attachment"
-
-    return Response(
-        content=store.read(att.sha256),
-        media_type=att.content_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(att.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return file_response(
+        store.read(att.sha256), filename=att.filename, content_type=att.content_type
     )
 
 

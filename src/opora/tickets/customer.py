@@ -13,6 +13,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
+from opora.fields import service as fields_service
+from opora.fields.models import CustomField
 from opora.tickets import service
 from opora.tickets.models import Ticket
 from opora.tickets.schemas import AttachmentRead, CustomerMessageRead, CustomerTicketRead
@@ -69,3 +71,12 @@ async def customer_ticket(
     is not theirs)."""
     detail = await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id)
     return await detail_read(session, detail)
+
+
+async def shown_fields(session: AsyncSession, read: CustomerTicketRead) -> list[CustomField]:
+    """The definitions of the custom fields the customer's rendering shows (for labels)."""
+    return [
+        d
+        for d in await fields_service.list_fields(session, entity="ticket")
+        if d.key in read.custom_fields
+    ]

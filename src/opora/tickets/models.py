@@ -267,6 +267,8 @@ class Attachment(IdMixin, Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     inline: Mapped[bool] = mapped_column(default=False)
+    # an email part's Content-ID (without <>): the message's HTML shows it by cid:
+    content_id: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

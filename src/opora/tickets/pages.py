@@ -18,7 +18,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,7 +33,7 @@ from opora.fields import service as fields_service
 from opora.fields.models import CustomField, FieldType
 from opora.kit.blobs import BlobStore
 from opora.tickets import service
-from opora.tickets.customer import customer_ticket
+from opora.tickets.customer import customer_ticket, shown_fields
 from opora.tickets.models import (
     LinkKind,
     Message,
@@ -51,6 +50,7 @@ from opora.tickets.schemas import (
     TicketUpdate,
 )
 from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.downloads import file_response
 from opora.web.forms import attempt
 from opora.web.page_auth import PageUser, verify_csrf
 from opora.web.templating import render
@@ -695,16 +695,8 @@ async def download_attachment(
     except service.AttachmentNotFound:
         return _not_found(request)
     store = BlobStore(request.app.state.settings.attachments_dir)
-    inline = att.content_type.startswith("image/") and att.content_type != "image/svg+xml"
-    disposition = "inline" if inline else "attachment"
-    return Response(
-        content=store.read(att.sha256),
-        media_type=att.content_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(att.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return file_response(
+        store.read(att.sha256), filename=att.filename, content_type=att.content_type
     )
 
 
@@ -726,11 +718,7 @@ async def customer_view(
         )
     except (service.TicketNotFound, contacts_service.ContactNotFound):
         return _not_found(request)
-    shown = [
-        d
-        for d in await fields_service.list_fields(session, entity="ticket")
-        if d.key in read.custom_fields
-    ]
+    shown = await shown_fields(session, read)
     return render(
         request,
         "portal/ticket.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 from opora.tickets.models import TicketStatus
@@ -70,3 +72,13 @@ def next_due(
         candidates.append(first_response_due_at)
     present = [d for d in candidates if d is not None]
     return min(present) if present else None
+
+
+def request_token(secret: str, ticket_id: int, requester_id: int) -> str:
+    """The signature in a customer's link to their request (``/requests/{id}/{token}``):
+    only someone who got the link by email can open it, and it stops working when the
+    ticket gets another requester."""
+    mac = hmac.new(
+        secret.encode(), f"opora-request:{ticket_id}:{requester_id}".encode(), hashlib.sha256
+    )
+    return mac.hexdigest()[:24]

@@ -19,15 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora import events
 from opora.auth import repository as users
-from opora.auth.actor import Actor, require_agent
+from opora.auth.actor import Actor, require_agent, system_actor
 from opora.auth.models import Group, User
+from opora.auth.service import actor_for_contact
 from opora.contacts import repository as contact_repository
 from opora.contacts import service as contacts
 from opora.contacts.models import Contact, IdentityKind, Organization
 from opora.errors import Conflict, FieldRequired, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from opora.fields import service as fields
 from opora.kit.blobs import BlobStore
-from opora.kit.text import html_to_text, sanitize_filename, sanitize_html
+from opora.kit.html import html_to_text, sanitize_html
+from opora.kit.text import sanitize_filename
 from opora.kit.time import utcnow
 from opora.search import service as search
 from opora.tickets import repository, rules
@@ -453,6 +455,10 @@ async def _insert_ticket(
     custom: dict[str, Any],
     attachment_ids: list[int],
     submitted_by_user_id: int | None = None,
+    external_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+    quiet: bool = False,
+    follow_up_of: int | None = None,
 ) -> Ticket:
     now = utcnow()
     ticket = Ticket(
@@ -483,8 +489,12 @@ async def _insert_ticket(
         body_text=body,
         body_html=html,
         channel=channel,
+        external_id=external_id,
         delivery_state=DeliveryState.NONE,
-        extra={"submitted_by_user_id": submitted_by_user_id} if submitted_by_user_id else {},
+        extra={
+            **(extra or {}),
+            **({"submitted_by_user_id": submitted_by_user_id} if submitted_by_user_id else {}),
+        },
         created_at=now,
     )
     session.add(message)
@@ -509,7 +519,15 @@ async def _insert_ticket(
     events.record(
         session,
         events.DomainEvent(
-            "ticket.created", {"by": _by(actor), "ticket_id": ticket.id, "number": ticket.number}
+            "ticket.created",
+            {
+                "by": _by(actor),
+                "ticket_id": ticket.id,
+                "number": ticket.number,
+                "message_id": message.id,
+                "quiet": quiet,
+                "follow_up_of": follow_up_of,
+            },
         ),
     )
     return ticket
@@ -735,7 +753,17 @@ async def update_ticket(
             session,
             events.DomainEvent(
                 "ticket.updated",
-                {"by": _by(actor), "ticket_id": ticket.id, "fields": sorted(names)},
+                {
+                    "by": _by(actor),
+                    "ticket_id": ticket.id,
+                    "fields": sorted(names),
+                    # old and new of the small values notifications act on
+                    "changes": {
+                        f: [old, new]
+                        for f, old, new in changed
+                        if f in ("status", "assignee_id", "group_id", "priority")
+                    },
+                },
             ),
         )
     return ticket
@@ -829,6 +857,78 @@ async def add_message(
     return MessageAdded(message=message, ticket=ticket)
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelMessage:
+    """A customer's message as a channel adapter hands it over (email; later chat,
+    Telegram, VK): its text, sanitized HTML, the channel's id for it, attachments already
+    stored as unclaimed uploads, extra details for the timeline (``extra``). ``quiet``:
+    sent by a machine (an auto-reply, bulk mail): it sends no automatic notification and
+    does not reopen the ticket."""
+
+    channel: str
+    body: str
+    html: str = ""
+    external_id: str | None = None
+    attachment_ids: tuple[int, ...] = ()
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    quiet: bool = False
+
+
+async def open_ticket_from_channel(
+    session: AsyncSession,
+    *,
+    requester: Contact,
+    subject: str,
+    message: ChannelMessage,
+    group_id: int | None = None,
+    priority: str = "normal",
+) -> MessageAdded:
+    """A customer's first message on a channel opens a ticket (routed to ``group_id``)."""
+    actor = actor_for_contact(requester)
+    group = await session.get(Group, group_id) if group_id is not None else None
+    ticket = await _insert_ticket(
+        session,
+        actor=actor,
+        requester=requester,
+        subject=(subject.strip() or _no_subject(message.body))[:500],
+        body=message.body,
+        html=message.html,
+        priority=priority,
+        type_="question",
+        channel=message.channel,
+        status=TicketStatus.NEW,
+        group=group if group is not None and group.is_active else None,
+        assignee_id=None,
+        tags=[],
+        custom={},
+        attachment_ids=list(message.attachment_ids),
+        external_id=message.external_id,
+        extra=message.extra,
+        quiet=message.quiet,
+    )
+    first = (await repository.ticket_messages(session, actor, ticket.id))[0]
+    return MessageAdded(message=first, ticket=ticket)
+
+
+def _no_subject(body: str) -> str:
+    """A subject for a message without one: its first words."""
+    words = " ".join(body.split())
+    return (words[:77] + "…") if len(words) > 80 else (words or "(no subject)")
+
+
+async def add_channel_message(
+    session: AsyncSession, *, contact: Contact, ticket_id: int, message: ChannelMessage
+) -> MessageAdded:
+    """A customer's reply that came in on a channel. Like ``add_customer_message``: it
+    reopens a solved ticket (unless quiet), and on a closed ticket it opens a follow-up.
+    The contact must be able to read the ticket (requester, follower, organization)."""
+    return await _add_customer_message(
+        session, actor=actor_for_contact(contact), ticket_id=ticket_id, body=message.body.strip(),
+        html=message.html, channel=message.channel, external_id=message.external_id,
+        attachment_ids=list(message.attachment_ids), extra=message.extra, quiet=message.quiet,
+    )  # fmt: skip
+
+
 async def add_customer_message(
     session: AsyncSession,
     *,
@@ -842,12 +942,32 @@ async def add_customer_message(
     ticket linked to the old one (a follow-up) and lands there."""
     if not actor.is_customer or actor.id is None:
         raise Forbidden("only a customer may reply this way")
+    return await _add_customer_message(
+        session, actor=actor, ticket_id=ticket_id, body=data.body.strip(), html="",
+        channel=channel, external_id=external_id, attachment_ids=data.attachment_ids,
+        extra={}, quiet=False,
+    )  # fmt: skip
+
+
+async def _add_customer_message(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    html: str,
+    channel: str | None,
+    external_id: str | None,
+    attachment_ids: list[int],
+    extra: dict[str, Any],
+    quiet: bool,
+) -> MessageAdded:
+    assert actor.is_customer and actor.id is not None
     ticket = await _load_for_change(session, actor, ticket_id)
     if ticket.merged_into_id is not None:
         target = await repository.get_readable_ticket(session, actor, ticket.merged_into_id)
         if target is not None and not rules.is_final(target.status):
             ticket = target
-    body = data.body.strip()
     if rules.is_final(ticket.status):
         requester = await session.get(Contact, actor.id)
         assert requester is not None
@@ -857,7 +977,7 @@ async def add_customer_message(
             requester=requester,
             subject=_follow_up_subject(ticket.subject),
             body=body,
-            html="",
+            html=html,
             priority=ticket.priority,
             type_=ticket.type,
             channel=channel or ticket.channel,
@@ -866,7 +986,11 @@ async def add_customer_message(
             assignee_id=None,
             tags=[],
             custom=dict(ticket.custom_fields),
-            attachment_ids=data.attachment_ids,
+            attachment_ids=attachment_ids,
+            external_id=external_id,
+            extra=extra,
+            quiet=quiet,
+            follow_up_of=ticket.id,
         )
         session.add(
             TicketLink(
@@ -886,20 +1010,20 @@ async def add_customer_message(
         author_kind=AuthorKind.CONTACT,
         author_contact_id=actor.id,
         body_text=body,
-        body_html="",
+        body_html=html,
         channel=channel or ticket.channel,
         external_id=external_id,
         delivery_state=DeliveryState.NONE,
-        extra={},
+        extra=extra,
         created_at=now,
     )
     session.add(message)
     await session.flush()
-    await _claim_attachments(session, actor, data.attachment_ids, message.id)
+    await _claim_attachments(session, actor, attachment_ids, message.id)
     ticket.last_customer_message_at = now
     ticket.updated_at = now
     new_status = rules.status_after_customer_message(ticket.status)
-    if new_status != ticket.status:
+    if new_status != ticket.status and not quiet:
         _event(session, ticket.id, actor, "field_changed", field="status",
                old=ticket.status, new=new_status, at=now)  # fmt: skip
         _set_status(ticket, new_status, now)
@@ -915,10 +1039,29 @@ async def add_customer_message(
                 "ticket_id": ticket.id,
                 "message_id": message.id,
                 "visibility": "public",
+                "quiet": quiet,
             },
         ),
     )
     return MessageAdded(message=message, ticket=ticket)
+
+
+async def record_delivery_problem(
+    session: AsyncSession,
+    *,
+    ticket_id: int,
+    message_id: int | None,
+    detail: str,
+    permanent: bool,
+) -> None:
+    """A message of ours could not be delivered (a bounce), or is delayed: a timeline
+    entry, so the agent knows the customer may not have it."""
+    _event(
+        session, ticket_id, system_actor("email"),
+        "delivery_failed" if permanent else "delivery_delayed",
+        field="delivery", new=detail[:1000], message_id=message_id,
+    )  # fmt: skip
+    await session.flush()
 
 
 def _follow_up_subject(subject: str) -> str:

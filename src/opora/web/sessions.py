@@ -10,18 +10,16 @@ SameSite=Lax, ``Secure`` when ``OPORA_COOKIE_SECURE`` is set. It holds:
 - ``csrf``: a random token every form and htmx request must send back (before sign-in
   too, so the sign-in form is protected).
 
-The secret key is ``OPORA_SECRET_KEY``; when unset it is generated on the first start into
-``<data_dir>/secret_key`` (mode 0600) and read from there afterwards, so cookies survive
-restarts and all processes sharing the data dir agree.
+The secret key is ``OPORA_SECRET_KEY``; when unset it is generated
+(``config.load_secret_key``) on the first start into ``<data_dir>/secret_key`` (mode
+0600) and read from there afterwards, so cookies survive restarts and all processes
+sharing the data dir agree.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,40 +29,10 @@ from starlette.requests import HTTPConnection, Request
 
 from opora.auth import service
 from opora.auth.models import User, UserSession
-from opora.config import Settings
+from opora.config import Settings, load_secret_key
 
 COOKIE_NAME = "opora_session"
 MAX_AGE_SECONDS = int(service.SESSION_MAX_AGE.total_seconds())
-SECRET_FILE = "secret_key"
-
-
-def load_secret_key(settings: Settings) -> str:
-    """The configured key, or the one kept in the data dir (created once, atomically)."""
-    if settings.secret_key:
-        return settings.secret_key
-    data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / SECRET_FILE
-    if not path.exists():
-        _create_secret_file(path)
-    key = path.read_text().strip()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
-    return key
-
-
-def _create_secret_file(path: Path) -> None:
-    """Write a new key to a private temporary file and link it into place: if another
-    process got there first, the link fails and its key is kept."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48) + "\n")
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def install_sessions(app: FastAPI, settings: Settings) -> None:

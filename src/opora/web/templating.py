@@ -35,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from opora import __version__
+from opora.kit.html import rewrite_cid
 from opora.web import i18n, labels
 from opora.web.sessions import csrf_token
 
@@ -89,7 +90,16 @@ def environment() -> Environment:
     env.globals["label_of"] = label_of
     env.globals["status_badge"] = status_badge
     env.globals["priority_badge"] = priority_badge
+    env.globals["email_html"] = email_html
     return env
+
+
+def email_html(html: str, attachments: Any, base_url: str) -> Markup:
+    """A message's stored HTML (sanitized when it came in) with its inline images
+    (``cid:``) pointing at their attachments under ``base_url``."""
+    urls = {a.content_id: f"{base_url}{a.id}" for a in attachments if a.content_id}
+    # the HTML was sanitized (nh3) when the message came in; it is stored only that way
+    return Markup(rewrite_cid(html, urls) if urls else html)
 
 
 def label_of(kind: str, value: str) -> str:
