@@ -17,12 +17,6 @@ DOVECOT_USERS = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "dovecot: needs Debian's Dovecot (make services), started privately"
-    )
-
-
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     """One private Dovecot per test process (xdist workers each start their own, on free
