@@ -162,7 +162,14 @@ class Database:
                 connect_args=_postgres_connect_args(url),
             )
             self.read_engine = self.write_engine
-        info = {**({"settings": settings} if settings is not None else {}), **(info or {})}
+        # "opora.cache": one dict shared by every session of this Database (the session
+        # copies ``info`` shallowly), for short-lived per-process caches that must not
+        # outlive or cross databases (notifications.templates)
+        info = {
+            **({"settings": settings} if settings is not None else {}),
+            "opora.cache": {},
+            **(info or {}),
+        }
         self._write_sessions = async_sessionmaker(
             self.write_engine, expire_on_commit=False, info=info
         )

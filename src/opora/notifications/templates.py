@@ -9,6 +9,7 @@ not in the context is an error when the template is saved (checked against
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -97,6 +98,38 @@ async def _override(session: AsyncSession, key: str, language: str) -> Notificat
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# The admins' versions, read at most every CACHE_SECONDS per process and database (a
+# notification goes with every receipt and reply; the table changes when an admin edits).
+# A change is seen at once in the process that made it, within CACHE_SECONDS in others.
+CACHE_SECONDS = 10.0
+_CACHE_KEY = "notification_templates"
+
+
+def _cache(session: AsyncSession) -> dict[tuple[str, str], tuple[float, tuple[str, str] | None]]:
+    shared = session.info.get("opora.cache")  # the Database's (db.py); none: no caching
+    if not isinstance(shared, dict):
+        return {}
+    found: dict[tuple[str, str], tuple[float, tuple[str, str] | None]]
+    found = shared.setdefault(_CACHE_KEY, {})
+    return found
+
+
+def forget_cached(session: AsyncSession) -> None:
+    _cache(session).clear()
+
+
+async def _source(session: AsyncSession, key: str, lang: str) -> tuple[str, str] | None:
+    now = time.monotonic()
+    cache = _cache(session)
+    cached = cache.get((key, lang))
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    row = await _override(session, key, lang)
+    found = (row.subject, row.body) if row is not None else None
+    cache[(key, lang)] = (now, found)
+    return found
+
+
 async def render(
     session: AsyncSession, key: str, *, language: str | None, context: dict[str, Any]
 ) -> Rendered:
@@ -105,10 +138,10 @@ async def render(
     valid when saved) falls back to the default rather than lose the notification."""
     lang = language_of(language)
     subject, body = default_source(key, lang)
-    row = await _override(session, key, lang)
-    if row is not None:
+    custom = await _source(session, key, lang)
+    if custom is not None:
         try:
-            return render_source(row.subject, row.body, context)
+            return render_source(custom[0], custom[1], context)
         except TemplateError:
             pass
     return render_source(subject, body, context)
@@ -196,6 +229,7 @@ async def save_template(
     row.updated_at = now
     row.updated_by_id = actor.id if actor.is_user else None
     await session.flush()
+    forget_cached(session)
     return _view(spec, language, row)
 
 
@@ -209,4 +243,5 @@ async def reset_template(
     if row is not None:
         await session.delete(row)
         await session.flush()
+    forget_cached(session)
     return _view(spec, language, None)

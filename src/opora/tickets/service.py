@@ -530,7 +530,18 @@ async def _insert_ticket(
             },
         ),
     )
+    session.info.setdefault(_FIRST_MESSAGES, {})[ticket.id] = message
+    # the session's identity map holds objects weakly: keep the new ticket and its people
+    # alive until the commit, so the in-transaction subscribers (notifications) find them
+    # there instead of reading them again
+    session.info.setdefault(_KEEP, []).extend([ticket, requester, group])
     return ticket
+
+
+# session.info: ticket id -> the first message of a ticket inserted in this transaction,
+# so the channel intake can return it without reading it back
+_FIRST_MESSAGES = "opora.tickets.first_messages"
+_KEEP = "opora.tickets.keep"
 
 
 async def create_ticket(session: AsyncSession, *, actor: Actor, data: TicketCreate) -> Ticket:
@@ -906,7 +917,9 @@ async def open_ticket_from_channel(
         extra=message.extra,
         quiet=message.quiet,
     )
-    first = (await repository.ticket_messages(session, actor, ticket.id))[0]
+    first = session.info.get(_FIRST_MESSAGES, {}).get(ticket.id)
+    if first is None:
+        first = (await repository.ticket_messages(session, actor, ticket.id))[0]
     return MessageAdded(message=first, ticket=ticket)
 
 
@@ -1001,7 +1014,9 @@ async def _add_customer_message(
         _event(session, follow_up.id, actor, "linked", field="follow_up_of", new=ticket.id)
         _event(session, ticket.id, actor, "linked", field="follow_up", new=follow_up.id)
         await session.flush()
-        first = (await repository.ticket_messages(session, actor, follow_up.id))[0]
+        first = session.info.get(_FIRST_MESSAGES, {}).get(follow_up.id)
+        if first is None:
+            first = (await repository.ticket_messages(session, actor, follow_up.id))[0]
         return MessageAdded(message=first, ticket=follow_up, follow_up_of=ticket)
     now = utcnow()
     message = Message(

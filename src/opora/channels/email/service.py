@@ -381,13 +381,15 @@ async def _deliver(
             group_id=mailbox.group_id, priority=mailbox.default_priority,
         )  # fmt: skip
         status, reason = InboundStatus.TICKET_CREATED, "a new request"
-    record.ticket_id = added.ticket.id
-    record.message_id = added.message.id
-    repository.remember_ticket_mailbox(session, added.ticket.id, mailbox.id)
-    await _follow_ccs(session, parsed, added.ticket.id, contact, ours=mailbox.address)
-    await _remember(session, key, added.ticket.id, added.message.id, Direction.IN)
     if quiet:
         reason += f"; automatic ({parsed.auto_reason}): no notifications"
+    record.ticket_id = added.ticket.id
+    record.message_id = added.message.id
+    record.status, record.reason = status, reason  # one UPDATE with the ticket's ids
+    repository.remember_ticket_mailbox(session, added.ticket.id, mailbox.id)
+    if parsed.cc:
+        await _follow_ccs(session, parsed, added.ticket.id, contact, ours=mailbox.address)
+    _remember_new(session, key, added.ticket.id, added.message.id)
     return status, reason
 
 
@@ -486,6 +488,17 @@ async def _follow_ccs(
         session.add(TicketFollower(ticket_id=ticket_id, contact_id=contact.id))
         followers.add(contact.id)
     await session.flush()
+
+
+def _remember_new(session: AsyncSession, key: str, ticket_id: int, message_id: int) -> None:
+    """An incoming message's Message-ID, new by construction (its ``InboundEmail`` row, under
+    the same unique key, was just inserted)."""
+    session.add(
+        EmailReference(
+            message_key=key, ticket_id=ticket_id, message_id=message_id,
+            direction=Direction.IN.value, created_at=utcnow(),
+        )
+    )  # fmt: skip
 
 
 async def _remember(
