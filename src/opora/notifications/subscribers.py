@@ -3,8 +3,9 @@
 same transaction as the change that caused it.
 
 To the customer (their language; To: the requester, Cc: the ticket's followers):
-- ``ticket_received`` when a request arrives by email or the web: the number, who handles
-  it, when to expect an answer, a link to follow it;
+- ``ticket_received`` when a customer's request arrives by email or the web (not a ticket
+  an agent or an integration opened for them): the number, who handles it, when to expect
+  an answer, a link to follow it;
 - ``ticket_reply`` for each public reply of an agent (the reply itself, threaded);
 - ``ticket_solved`` when the ticket is solved.
 
@@ -273,7 +274,10 @@ async def _ticket_created(session: AsyncSession, payload: dict[str, Any]) -> Non
         if user is not None:
             await _send_agent(session, user, ticket, "agent_assigned",
                               {"actor": {"name": await _actor_name(session, payload)}})  # fmt: skip
-    if payload.get("quiet") or ticket.channel not in RECEIPT_CHANNELS:
+    # a receipt answers the customer's own request: not a ticket an agent or an
+    # integration opened for them (they know; an import must not write to everyone)
+    by_customer = str(payload.get("by", "")).startswith("contact:")
+    if payload.get("quiet") or not by_customer or ticket.channel not in RECEIPT_CHANNELS:
         return
     mailbox = await outbound.mailbox_for_ticket(session, ticket.id)
     if mailbox is not None and not mailbox.send_receipt:

@@ -239,6 +239,20 @@ class TestDeliveryState:
 
 
 class TestNotifications:
+    async def test_a_ticket_an_agent_opens_sends_no_receipt(
+        self, db: Database, settings: Settings, company: Company, mailbox: int
+    ) -> None:
+        from opora.tickets.schemas import RequesterIn, TicketCreate
+
+        actor = await agent(db, company)
+        async with db.unit_of_work() as s:
+            await tickets.create_ticket(
+                s, actor=actor,
+                data=TicketCreate(subject="Звонок", body="Клиент звонил", channel="email",
+                                  requester=RequesterIn(email="ivan@example.ru")),
+            )  # fmt: skip
+        assert await email_jobs(db) == []  # the customer gets replies, not a receipt
+
     async def test_solving_tells_the_customer(
         self, db: Database, settings: Settings, company: Company, mailbox: int,
         worker: Worker, smtp: SmtpServer,
