@@ -220,7 +220,11 @@ class TestDeliveryState:
         smtp.handler.reject_rcpt = "451 4.3.0 Try later"
         sent = await reply(db, await agent(db, company), first.ticket_id or 0, body="Ответ")
         await worker.run_once()
-        assert (await message(db, sent.id)).delivery_state == DeliveryState.QUEUED
+        waiting = await message(db, sent.id)
+        assert waiting.delivery_state == DeliveryState.QUEUED
+        assert "451" in (waiting.delivery_error or "") and "trying again" in (
+            waiting.delivery_error or ""
+        )  # the agent sees why it is not out yet
         smtp.handler.reject_rcpt = None
         from sqlalchemy import select
 

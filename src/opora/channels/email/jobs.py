@@ -38,7 +38,9 @@ def ingest_options(settings: Settings) -> IngestOptions:
     )
 
 
-@job(outbound.SEND, max_attempts=8)
+# the email's own retries are jobs of their own (outbound.SEND_ATTEMPTS); these attempts
+# cover a crash of the handler itself
+@job(outbound.SEND, max_attempts=3)
 async def send(ctx: JobContext, payload: dict[str, Any]) -> None:
     await outbound.send_ticket_email(
         ctx.session, payload, last_attempt=ctx.last_attempt, settings=ctx.settings

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -31,6 +32,7 @@ from opora.channels.email import repository, threading
 from opora.channels.email.models import Direction, EmailReference, Mailbox, SmtpSecurity
 from opora.config import Settings, load_secret_key
 from opora.errors import InvalidInput
+from opora.jobs.worker import backoff_seconds
 from opora.kit.blobs import BlobStore
 from opora.kit.time import utcnow
 from opora.notifications import mail
@@ -39,6 +41,8 @@ from opora.tickets.models import Attachment, DeliveryState, Message, Ticket, Vis
 log = logging.getLogger(__name__)
 
 SEND = "channels.email.send"
+# tries of one email (15 s, 1 min, 4 min, 16 min, 1 h, 4 h, 4 h apart: about 9 hours)
+SEND_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +216,23 @@ async def send_ticket_email(
     try:
         await mail.send_message(built, config)
     except mail.DeliveryError as exc:
-        if not (exc.permanent or last_attempt):
-            raise
+        attempt = int(payload.get("attempt", 1))
+        if exc.permanent or last_attempt or attempt >= SEND_ATTEMPTS:
+            if message is not None:
+                message.delivery_state = DeliveryState.FAILED
+                message.delivery_error = str(exc)[:2000]
+            log.warning("email %s to %s failed for good: %s", key, payload["to"], exc)
+            return
+        # try again later, and say so on the message meanwhile: a new job in this same
+        # transaction (the worker's own retry would roll the reason back with the job)
+        retry_at = utcnow() + timedelta(seconds=backoff_seconds(attempt))
         if message is not None:
-            message.delivery_state = DeliveryState.FAILED
-            message.delivery_error = str(exc)[:2000]
-        log.warning("email %s to %s failed for good: %s", key, payload["to"], exc)
+            message.delivery_error = f"{exc}; trying again at {retry_at:%H:%M} UTC"[:2000]
+        await jobs.enqueue(
+            session, SEND, {**payload, "attempt": attempt + 1}, run_at=retry_at,
+            idempotency_key=f"email:{key}:{attempt + 1}",
+        )  # fmt: skip
+        log.info("email %s: attempt %d failed, again at %s: %s", key, attempt, retry_at, exc)
         return
     if message is not None:
         message.delivery_state = DeliveryState.SENT
