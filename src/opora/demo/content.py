@@ -15,6 +15,8 @@ from dataclasses import dataclass
 Texts = dict[str, tuple[str, ...]]
 
 PRODUCT = {"ru": "Пульс", "en": "Pulse"}
+MAILBOX_ADDRESS = "support@pulse-messenger.example"
+MAILBOX_SENDER = "Пульс — поддержка / Pulse Support"
 
 # --- the team ------------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ from opora.auth import service as auth_service
 from opora.auth.actor import Actor, system_actor
 from opora.auth.models import Group, User
 from opora.auth.schemas import GroupCreate, UserCreate
+from opora.channels.email import repository as email_repository
+from opora.channels.email.models import Mailbox
 from opora.config import Settings
 from opora.contacts import repository as contacts_repository
 from opora.contacts import service as contacts_service
@@ -266,6 +268,17 @@ async def _load_company(db: Database, plan: Plan) -> Company:
                 )
                 born(Group, group.id, (300, 400))
             groups[spec.key] = group.id
+
+        # the support address, so that mail can be taken in at once (`opora mail ingest`,
+        # or an IMAP server added to it in Admin -> Mailboxes)
+        if not await email_repository.mailboxes(s):
+            s.add(
+                Mailbox(
+                    name="Support", address=content.MAILBOX_ADDRESS,
+                    sender_name=content.MAILBOX_SENDER, group_id=groups["l1"],
+                )
+            )  # fmt: skip
+            email_repository.forget_mailboxes(s)
 
         existing_fields = {
             f.key for f in await fields_service.list_fields(s, entity="ticket", active_only=False)
