@@ -190,11 +190,10 @@ async def bench(backend: str, n: int) -> dict[str, tuple[float, str]]:
     from opora.auth.actor import system_actor
     from opora.auth.schemas import GroupCreate
     from opora.auth.service import create_group
-    from opora.channels.email.jobs import ingest_options
     from opora.channels.email.models import Mailbox, Route
     from opora.channels.email.parsing import parse_email
     from opora.channels.email.quotes import extract_reply, strip_html_reply
-    from opora.channels.email.service import ingest_email
+    from opora.channels.email.service import ingest_email, ingest_options
     from opora.config import Settings
     from opora.db import Database
     from opora.migrations import runner

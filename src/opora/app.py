@@ -30,9 +30,12 @@ def load_job_modules() -> None:
     import opora.auth.jobs
     import opora.channels.email.jobs
     import opora.jobs.builtin
-    import opora.notifications.jobs  # noqa: F401
+    import opora.notifications.jobs
+    import opora.sla.jobs  # noqa: F401
     from opora.notifications import subscribers
+    from opora.sla import subscribers as sla_subscribers
 
+    sla_subscribers.install()  # first: a receipt already knows the first-response due time
     subscribers.install()
 
 
@@ -67,8 +70,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         events.subscribe(to_hub)
         smtp_server = None
         if settings.smtp_listen:
-            from opora.channels.email.jobs import ingest_options
             from opora.channels.email.receiver import start_receiver
+            from opora.channels.email.service import ingest_options
 
             smtp_server = await start_receiver(
                 db, ingest_options(settings), listen=settings.smtp_listen,
@@ -170,6 +173,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
     from opora.notifications.api import router as notifications_router
+    from opora.sla.api import router as sla_router
     from opora.tickets.api import router as tickets_router
     from opora.tickets.public import router as customer_router
     from opora.views.api import router as views_router
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         views_router,
         email_router,
         notifications_router,
+        sla_router,
     ):
         app.include_router(router)
 

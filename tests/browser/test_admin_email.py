@@ -13,9 +13,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from opora.auth.models import Role
-from opora.channels.email.jobs import ingest_options
 from opora.channels.email.models import Route
-from opora.channels.email.service import ingest_email
+from opora.channels.email.service import ingest_email, ingest_options
 from opora.config import Settings
 from opora.db import Database
 from tests.browser.conftest import LiveServer

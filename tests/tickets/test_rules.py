@@ -89,18 +89,3 @@ class TestIsFinal:
     @pytest.mark.parametrize("status", list(S))
     def test_only_closed_is_final(self, status: S) -> None:
         assert rules.is_final(status) is (status == S.CLOSED)
-
-
-def test_next_due_is_the_earliest_target_still_to_meet() -> None:
-    from datetime import UTC, datetime
-
-    first = datetime(2027, 1, 1, 10, tzinfo=UTC)
-    nxt = datetime(2027, 1, 1, 12, tzinfo=UTC)
-    resolve = datetime(2027, 1, 2, tzinfo=UTC)
-    assert rules.next_due(S.OPEN, False, first, None, resolve) == first
-    # answered already: the first-response target no longer counts
-    assert rules.next_due(S.OPEN, True, first, nxt, resolve) == nxt
-    assert rules.next_due(S.OPEN, True, first, None, resolve) == resolve
-    assert rules.next_due(S.OPEN, True, None, None, None) is None
-    assert rules.next_due(S.SOLVED, False, first, nxt, resolve) is None
-    assert rules.next_due(S.CLOSED, False, first, nxt, resolve) is None

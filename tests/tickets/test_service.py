@@ -542,6 +542,7 @@ class TestAddMessage:
                     "ticket_id": ticket.id,
                     "message_id": added.message.id,
                     "visibility": "public",
+                    "changes": {"status": ["new", "open"]},  # the SLA clock reads it
                 },
             )
         ]
@@ -734,6 +735,49 @@ class TestAddCustomerMessage:
                 )
 
 
+class TestDeescalateTicket:
+    async def test_back_to_line_1_with_the_reason_as_a_note(
+        self, db: Database, company: Company
+    ) -> None:
+        ticket = await new_ticket(db, company)
+        async with db.unit_of_work() as s:
+            actor = await as_agent(s, company.l1_agent)
+            await service.escalate_ticket(
+                s, actor=actor, ticket_id=ticket.id, data=EscalateIn(reason="needs L2")
+            )
+        async with db.unit_of_work() as s:
+            igor = await as_agent(s, company.l2_agent)
+            await service.deescalate_ticket(
+                s, actor=igor, ticket_id=ticket.id,
+                data=EscalateIn(reason="not a bug: the customer's password expired"),
+            )  # fmt: skip
+            pending = events.pending(s)
+        loaded = await load(db, ticket.id)
+        assert (loaded.line, loaded.group_id) == (1, company.l1_group_id)
+        note = (await messages_of(db, ticket.id))[-1]
+        assert note.visibility == "internal" and "password expired" in note.body_text
+        assert [(e.name, e.payload["from_line"], e.payload["to_line"]) for e in pending] == [
+            ("ticket.escalated", 2, 1)
+        ]
+        kinds = [e.kind for e in await timeline(db, ticket.id)]
+        assert "deescalated" in kinds
+
+    async def test_line_1_cannot_go_lower_and_a_reason_is_required(
+        self, db: Database, company: Company
+    ) -> None:
+        ticket = await new_ticket(db, company)
+        async with db.unit_of_work() as s:
+            actor = await as_agent(s, company.l1_agent)
+            with pytest.raises(service.NoLowerLine):
+                await service.deescalate_ticket(
+                    s, actor=actor, ticket_id=ticket.id, data=EscalateIn(reason="x")
+                )
+            with pytest.raises(FieldRequired):
+                await service.deescalate_ticket(
+                    s, actor=actor, ticket_id=ticket.id, data=EscalateIn(reason="   ")
+                )
+
+
 class TestEscalateTicket:
     async def escalate(
         self, db: Database, persona: Persona, ticket_id: int, reason: str, **extra: Any
@@ -769,6 +813,8 @@ class TestEscalateTicket:
                     "ticket_id": ticket.id,
                     "from_line": 1,
                     "to_line": 2,
+                    "group_id": company.l2_group_id,
+                    "assignee_cleared": False,
                 },
             )
         ]

@@ -59,6 +59,10 @@ class Group(IdMixin, TimestampMixin, Base):
     line: Mapped[int] = mapped_column(Integer, default=SupportLine.L1, index=True)
     description: Mapped[str] = mapped_column(String(2000), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # how new tickets of the group get an agent: manual, round_robin, least_loaded
+    assignment: Mapped[str] = mapped_column(String(20), default="manual")
+    # an agent going offline hands their open tickets of this group back to routing
+    reassign_when_offline: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class GroupMembership(Base):
@@ -68,6 +72,8 @@ class GroupMembership(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # round-robin: the member who got a ticket of this group the longest ago is next
+    last_assigned_at: Mapped[datetime | None]
 
 
 class ApiToken(IdMixin, Base):

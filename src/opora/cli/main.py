@@ -375,9 +375,8 @@ def mail_ingest(
 
     async def main() -> int:
         from opora.app import load_job_modules
-        from opora.channels.email.jobs import ingest_options
         from opora.channels.email.models import Route
-        from opora.channels.email.service import ingest_email
+        from opora.channels.email.service import ingest_email, ingest_options
         from opora.db import Database
         from opora.errors import OporaError
 
@@ -422,7 +421,7 @@ def mail_poll(
     async def main() -> int:
         from opora.app import load_job_modules
         from opora.channels.email import polling, repository
-        from opora.channels.email.jobs import ingest_options
+        from opora.channels.email.service import ingest_options
         from opora.db import Database
 
         load_job_modules()

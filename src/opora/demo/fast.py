@@ -150,6 +150,7 @@ class FastWriter:
 
     def _set_status(self, ticket: dict[str, Any], new: str, at: datetime) -> None:
         ticket["status"] = new
+        ticket["status_changed_at"] = at
         if new == TicketStatus.SOLVED:
             ticket["solved_at"] = at
         elif new == TicketStatus.CLOSED:
@@ -196,6 +197,7 @@ class FastWriter:
             "resolution_due_at": None,
             "created_at": at,
             "updated_at": at,
+            "status_changed_at": at,
             "first_responded_at": None,
             "last_customer_message_at": at,
             "last_agent_message_at": None,

@@ -70,6 +70,7 @@ BATCH_TICKETS = 100  # tickets per transaction
 TICKET_TIMES = (
     "created_at",
     "updated_at",
+    "status_changed_at",
     "first_responded_at",
     "last_customer_message_at",
     "last_agent_message_at",

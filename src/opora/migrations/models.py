@@ -3,6 +3,7 @@
 from typing import Any
 
 from opora.auth import models as auth_models  # noqa: F401
+from opora.automation import models as automation_models  # noqa: F401
 from opora.channels.email import models as email_models  # noqa: F401
 from opora.contacts import models as contacts_models  # noqa: F401
 from opora.db import Base
@@ -10,6 +11,7 @@ from opora.fields import models as fields_models  # noqa: F401
 from opora.jobs import models as jobs_models  # noqa: F401
 from opora.notifications import models as notifications_models  # noqa: F401
 from opora.search import models as search_models  # noqa: F401
+from opora.sla import models as sla_models  # noqa: F401
 from opora.tickets import models as tickets_models  # noqa: F401
 from opora.views import models as views_models  # noqa: F401
 

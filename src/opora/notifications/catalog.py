@@ -25,6 +25,10 @@ SPECS: tuple[TemplateSpec, ...] = (
     TemplateSpec("ticket_received", "customer", "Request received", "Обращение получено"),
     TemplateSpec("ticket_reply", "customer", "Reply to the customer", "Ответ клиенту"),
     TemplateSpec("ticket_solved", "customer", "Request solved", "Обращение решено"),
+    TemplateSpec(
+        "ticket_escalated", "customer", "A specialist took over", "Обращением занялся специалист"
+    ),
+    TemplateSpec("ticket_delayed", "customer", "Delay notice", "Уведомление о задержке"),
     TemplateSpec("agent_assigned", "agent", "Assigned to you", "Вам назначено обращение"),
     TemplateSpec("agent_customer_replied", "agent", "The customer replied", "Клиент ответил"),
     TemplateSpec("agent_mentioned", "agent", "Mentioned in a note", "Упоминание в заметке"),

@@ -7,7 +7,10 @@ To the customer (their language; To: the requester, Cc: the ticket's followers):
   an agent or an integration opened for them): the number, who handles it, when to expect
   an answer, a link to follow it;
 - ``ticket_reply`` for each public reply of an agent (the reply itself, threaded);
-- ``ticket_solved`` when the ticket is solved.
+- ``ticket_solved`` when the ticket is solved;
+- ``ticket_escalated`` when it moves up a support line ("a specialist has taken over");
+- ``ticket_delayed`` when its resolution target is about to be missed (the SLA warning),
+  with a new estimate, if the policy sends delay notices.
 
 To agents (their language): ``agent_assigned``, ``agent_customer_replied`` (the
 assignee), ``agent_mentioned`` (``@name`` or ``@name@domain`` in an internal note: the
@@ -37,12 +40,14 @@ from opora.auth.models import Group, User
 from opora.channels.email import outbound
 from opora.config import load_secret_key
 from opora.contacts.models import Contact, ContactIdentity, IdentityKind
+from opora.kit.labels import label
 from opora.kit.time import utcnow
 from opora.notifications import templates
 from opora.notifications.service import queue_email
+from opora.sla import service as sla
+from opora.sla.calendar import add_business_minutes
 from opora.tickets import rules as ticket_rules
 from opora.tickets.models import Channel, Message, Ticket, TicketFollower, TicketStatus, Visibility
-from opora.web.labels import label
 
 log = logging.getLogger(__name__)
 
@@ -369,8 +374,46 @@ async def _ticket_updated(session: AsyncSession, payload: dict[str, Any]) -> Non
         await _send_customer(session, ticket, "ticket_solved", context_extra={})
 
 
+async def _ticket_escalated(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """The customer is told that a specialist has taken over (a move up a line)."""
+    ticket = await session.get(Ticket, payload["ticket_id"])
+    if ticket is None or ticket.channel not in REPLY_CHANNELS:
+        return
+    if (payload.get("to_line") or 0) <= (payload.get("from_line") or 0):
+        return  # back down a line: nothing to tell
+    await _send_customer(session, ticket, "ticket_escalated", context_extra={})
+
+
+async def _sla_warning(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """A resolution about to be missed: the customer gets a delay notice with a new
+    estimate (the policy's resolution time again from now, in its business hours)."""
+    if payload.get("target") != "resolution":
+        return
+    ticket = await session.get(Ticket, payload["ticket_id"])
+    if ticket is None or ticket.channel not in REPLY_CHANNELS:
+        return
+    policy = await sla.policy_by_id(session, (ticket.sla_state or {}).get("policy_id"))
+    if policy is None or not policy.delay_notice:
+        return
+    minutes = policy.targets.get(ticket.priority, {}).get("resolution")
+    due = ticket.resolution_due_at
+    if minutes is None or due is None:
+        return
+    estimate = add_business_minutes(due, max(minutes // 2, 1), policy.calendar)
+    requester = await session.get(Contact, ticket.requester_id)
+    language = requester.language if requester else "en"
+    await _send_customer(
+        session, ticket, "ticket_delayed", context_extra={
+            "expected": expected(estimate, utcnow(), language=language,
+                                 timezone=requester.timezone if requester else None),
+        },
+    )  # fmt: skip
+
+
 _HANDLERS = {
     "ticket.created": _ticket_created,
     "message.created": _message_created,
     "ticket.updated": _ticket_updated,
+    "ticket.escalated": _ticket_escalated,
+    "sla.warning": _sla_warning,
 }

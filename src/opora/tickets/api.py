@@ -55,11 +55,15 @@ def ticket_read(detail: service.TicketDetail) -> TicketRead:
     read.tags = detail.tags
     read.follower_contact_ids = detail.follower_contact_ids
     read.links = [LinkRead.model_validate(link) for link in detail.links]
+    state = t.sla_state or {}
     read.sla = SlaRead(
         policy_id=t.sla_policy_id,
         first_response_due_at=t.first_response_due_at,
         next_response_due_at=t.next_response_due_at,
         resolution_due_at=t.resolution_due_at,
+        breached=list(state.get("breached", [])),
+        warned=list(state.get("warned", [])),
+        paused=state.get("paused_at") is not None,
     )
     read.messages = [message_read(m, detail.attachments.get(m.id, [])) for m in detail.messages]
     return read
@@ -158,6 +162,15 @@ async def escalate(
     ticket_id: int, data: EscalateIn, actor: AgentActor, session: Session
 ) -> TicketRead:
     await service.escalate_ticket(session, actor=actor, ticket_id=ticket_id, data=data)
+    return ticket_read(await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/deescalate", response_model=TicketRead)
+async def deescalate(
+    ticket_id: int, data: EscalateIn, actor: AgentActor, session: Session
+) -> TicketRead:
+    """Back down to line 1 (or to ``group_id`` on a lower line), with the reason as a note."""
+    await service.deescalate_ticket(session, actor=actor, ticket_id=ticket_id, data=data)
     return ticket_read(await service.get_ticket_detail(session, actor=actor, ticket_id=ticket_id))
 
 

@@ -108,6 +108,8 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_requester_updated", "requester_id", "updated_at", "id"),
         Index("ix_tickets_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
+        # time rules: "pending for 3 business days" reads tickets by status and its age
+        Index("ix_tickets_status_changed", "status", "status_changed_at", "id"),
         # escalated tickets only: the "escalated to my line" view without reading every
         # open ticket (a partial index; both backends have them)
         # unassigned tickets only: the "unassigned in my groups" view and its count
@@ -161,8 +163,14 @@ class Ticket(IdMixin, Base):
     first_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)
-    # the earliest SLA target still to meet (see tickets.rules.next_due); the "due" column
+    # the earliest running SLA target (sla.rules.columns); the inbox's "due" column
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # per target: start, minutes, due, warning; the pause; warnings and breaches recorded
+    sla_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the next instant the SLA sweep must look at this ticket (a warning or a due time)
+    sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # when the status last changed (time rules: "pending for 3 business days")
+    status_changed_at: Mapped[datetime | None]
     # lifecycle timestamps
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
 
 from opora.tickets.models import TicketStatus
 
@@ -54,24 +53,6 @@ def next_line(line: int) -> int | None:
 
 def is_final(status: str) -> bool:
     return status == TicketStatus.CLOSED
-
-
-def next_due(
-    status: str,
-    first_responded: bool,
-    first_response_due_at: datetime | None,
-    next_response_due_at: datetime | None,
-    resolution_due_at: datetime | None,
-) -> datetime | None:
-    """The ticket's ``due_at``: the earliest SLA target it still has to meet, or None for
-    a solved or closed ticket and for one without targets."""
-    if status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
-        return None
-    candidates = [next_response_due_at, resolution_due_at]
-    if not first_responded:
-        candidates.append(first_response_due_at)
-    present = [d for d in candidates if d is not None]
-    return min(present) if present else None
 
 
 def request_token(secret: str, ticket_id: int, requester_id: int) -> str:

@@ -196,11 +196,16 @@ class LinkRead(BaseModel):
 
 
 class SlaRead(BaseModel):
+    """A ticket's SLA (UTC ISO 8601): its policy, the due times still running, the
+    targets breached and warned about, and whether the clock is paused."""
+
     policy_id: int | None = None
     first_response_due_at: datetime | None = None
     next_response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
     breached: list[str] = []
+    warned: list[str] = []
+    paused: bool = False
 
 
 class TicketListItem(BaseModel):
@@ -220,6 +225,7 @@ class TicketListItem(BaseModel):
     assignee_id: int | None
     created_at: datetime
     updated_at: datetime
+    due_at: datetime | None = None  # the earliest running SLA target (none while paused)
     tags: list[str] = []
 
 

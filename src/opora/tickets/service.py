@@ -80,6 +80,10 @@ class NotInGroup(InvalidInput):
     code = "assignee_not_in_group"
 
 
+class NoLowerLine(Conflict):
+    code = "no_lower_line"
+
+
 class NoHigherLine(Conflict):
     code = "no_higher_line"
 
@@ -477,6 +481,7 @@ async def _insert_ticket(
         resolution={},
         created_at=now,
         updated_at=now,
+        status_changed_at=now,
         last_customer_message_at=now,
     )
     session.add(ticket)
@@ -624,6 +629,7 @@ async def submit_request(
 
 def _set_status(ticket: Ticket, new: str, now: datetime) -> None:
     ticket.status = new
+    ticket.status_changed_at = now
     if new == TicketStatus.SOLVED:
         ticket.solved_at = now
     elif new == TicketStatus.CLOSED:
@@ -822,6 +828,7 @@ async def add_message(
     body, html = _body(data.body, data.html)
     now = utcnow()
     internal = data.visibility == Visibility.INTERNAL
+    changes: dict[str, list[Any]] = {}
     message = Message(
         ticket_id=ticket.id,
         visibility=data.visibility.value,
@@ -847,6 +854,7 @@ async def add_message(
         if new_status != ticket.status:
             _event(session, ticket.id, actor, "field_changed", field="status",
                    old=ticket.status, new=new_status, at=now)  # fmt: skip
+            changes["status"] = [str(ticket.status), str(new_status)]
             _set_status(ticket, new_status, now)
     ticket.updated_at = now
     _event(session, ticket.id, actor, "note_added" if internal else "reply_added",
@@ -862,6 +870,7 @@ async def add_message(
                 "ticket_id": ticket.id,
                 "message_id": message.id,
                 "visibility": message.visibility,
+                "changes": changes,
             },
         ),
     )
@@ -1038,9 +1047,11 @@ async def _add_customer_message(
     ticket.last_customer_message_at = now
     ticket.updated_at = now
     new_status = rules.status_after_customer_message(ticket.status)
+    changes: dict[str, list[Any]] = {}
     if new_status != ticket.status and not quiet:
         _event(session, ticket.id, actor, "field_changed", field="status",
                old=ticket.status, new=new_status, at=now)  # fmt: skip
+        changes["status"] = [str(ticket.status), str(new_status)]
         _set_status(ticket, new_status, now)
     _event(session, ticket.id, actor, "reply_added", message_id=message.id, at=now)
     await search.append_message(session, ticket_id=ticket.id, text_=body, internal=False)
@@ -1055,6 +1066,7 @@ async def _add_customer_message(
                 "message_id": message.id,
                 "visibility": "public",
                 "quiet": quiet,
+                "changes": changes,
             },
         ),
     )
@@ -1116,14 +1128,64 @@ async def escalate_ticket(
         if found is None:
             raise NoHigherLine(f"there is no active group on line {to_line} to escalate to")
         group = found
+    return await _move_to_group(session, actor, ticket, group, reason, escalating=True)
+
+
+async def deescalate_ticket(
+    session: AsyncSession, *, actor: Actor, ticket_id: int, data: EscalateIn
+) -> Ticket:
+    """Hand the ticket back down to a lower line (line 1 unless a group is named), with a
+    note saying why: the specialist found it is not theirs, or it is solved in principle
+    and L1 finishes with the customer."""
+    require_agent(actor)
+    reason = data.reason.strip()
+    if not reason:
+        raise FieldRequired("say why the ticket goes back", field="reason")
+    ticket = await _load_for_change(session, actor, ticket_id)
+    if rules.is_final(ticket.status):
+        raise TicketClosed(f"ticket #{ticket.number} is closed", field="ticket_id")
+    if data.group_id is not None:
+        group = await _group(session, data.group_id)
+        if group.line >= ticket.line:
+            raise InvalidInput(
+                f"group {group.name} is on line {group.line}, not below line {ticket.line}",
+                field="group_id",
+            )
+    else:
+        if ticket.line <= 1:
+            raise NoLowerLine(f"ticket #{ticket.number} is already on line 1")
+        found = (
+            await session.execute(
+                select(Group)
+                .where(Group.line == 1, Group.is_active.is_(True))
+                .order_by(Group.id)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            raise NoLowerLine("there is no active group on line 1 to hand the ticket to")
+        group = found
+    return await _move_to_group(session, actor, ticket, group, reason, escalating=False)
+
+
+async def _move_to_group(
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    group: Group,
+    reason: str,
+    *,
+    escalating: bool,
+) -> Ticket:
     now = utcnow()
     from_line, from_group = ticket.line, ticket.group_id
+    verb = "Escalated" if escalating else "Handed back"
     note = Message(
         ticket_id=ticket.id,
         visibility=Visibility.INTERNAL,
         author_kind=AuthorKind.USER if actor.is_user else AuthorKind.SYSTEM,
         author_user_id=actor.id if actor.is_user else None,
-        body_text=f"Escalated from line {from_line} to line {group.line} ({group.name}): {reason}",
+        body_text=f"{verb} from line {from_line} to line {group.line} ({group.name}): {reason}",
         body_html="",
         channel=Channel.AGENT,
         delivery_state=DeliveryState.NONE,
@@ -1135,7 +1197,8 @@ async def escalate_ticket(
     old_assignee = ticket.assignee_id
     ticket.group_id = group.id
     ticket.line = group.line
-    ticket.escalated_at = now
+    if escalating:
+        ticket.escalated_at = now
     if old_assignee is not None and not await users.is_member(
         session, user_id=old_assignee, group_id=group.id
     ):
@@ -1148,7 +1211,7 @@ async def escalate_ticket(
                old=TicketStatus.NEW.value, new=TicketStatus.OPEN.value, at=now)  # fmt: skip
     ticket.updated_at = now
     _event(
-        session, ticket.id, actor, "escalated", field="line",
+        session, ticket.id, actor, "escalated" if escalating else "deescalated", field="line",
         old={"line": from_line, "group_id": from_group},
         new={"line": group.line, "group_id": group.id, "reason": reason},
         message_id=note.id, at=now,
@@ -1164,6 +1227,8 @@ async def escalate_ticket(
                 "ticket_id": ticket.id,
                 "from_line": from_line,
                 "to_line": group.line,
+                "group_id": group.id,
+                "assignee_cleared": old_assignee is not None and ticket.assignee_id is None,
             },
         ),
     )

@@ -8,34 +8,19 @@ the browser's ``Accept-Language``, else English.
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
-from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAIN = "messages"
-LANGUAGES = ("en", "ru")
-DEFAULT_LANGUAGE = "en"
+from opora.kit.translations import (
+    DEFAULT_LANGUAGE,
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    load_all,
+    translations,
+)
+
+__all__ = ["DEFAULT_LANGUAGE", "DOMAIN", "LANGUAGES", "LOCALE_DIR", "load_all", "translations"]
 LANG_COOKIE = "lang"
-
-
-@functools.cache
-def translations(lang: str) -> NullTranslations:
-    """The catalog for ``lang``; English, the source language, for anything else."""
-    if lang not in LANGUAGES:
-        lang = DEFAULT_LANGUAGE
-    catalog = Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
-    if not isinstance(catalog, Translations):
-        raise RuntimeError(f"no compiled catalog for {lang!r} in {LOCALE_DIR}; run `make i18n`")
-    return catalog
-
-
-def load_all() -> None:
-    """Load every catalog now, so a missing one fails at startup, not on a page."""
-    for lang in LANGUAGES:
-        translations(lang)
 
 
 def supported(lang: str | None) -> str | None:

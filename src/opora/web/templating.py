@@ -12,7 +12,7 @@ them a few hundred times; the wrappers cost four context calls each). They trans
 the language ``render`` is rendering in (a context variable), so one environment serves
 every language at once, in macro files imported without context too
 (``tickets/_labels.html``: Jinja builds it once per process).
-Names of stored values (status, priority, type, channel) come from ``web/labels.py``.
+Names of stored values (status, priority, type, channel) come from ``kit/labels.py``.
 
 Templates are not re-read when they change on disk unless ``OPORA_TEMPLATES_AUTO_RELOAD``
 is set (a stat per template per render otherwise).
@@ -35,8 +35,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from opora import __version__
+from opora.kit import labels
 from opora.kit.html import rewrite_cid
-from opora.web import i18n, labels
+from opora.web import i18n
 from opora.web.sessions import csrf_token
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

@@ -20,6 +20,7 @@ from opora.app import create_app
 from opora.channels.email.models import InboundEmail
 from opora.config import Settings
 from opora.db import Database
+from opora.notifications import catalog
 from opora.tickets.models import Ticket
 from tests.channels.email.support import add_mailbox, build, count, ingest
 from tests.conftest import Company
@@ -276,7 +277,7 @@ class TestNotificationTemplatesApi:
         assert reset.json()["customized"] is False
         assert reset.json()["subject"].startswith("Обращение #{{ ticket.number }}")
         listed = await client.get("/api/v1/notification-templates", headers=h)
-        assert len(listed.json()) == 12  # six templates in two languages
+        assert len(listed.json()) == 2 * len(catalog.SPECS)  # each in two languages
         assert (await client.get(url, headers=company.l1_agent.headers)).status_code == 403
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from opora.auth.actor import require_admin
-from opora.channels.email import jobs as email_jobs
 from opora.channels.email import service
 from opora.channels.email.models import InboundEmail, Mailbox, Route
 from opora.channels.email.schemas import (
@@ -140,7 +139,7 @@ async def ingest(
             field="message",
         )
     result = await service.ingest_email(
-        session, raw=raw, route=Route.API, options=email_jobs.ingest_options(settings),
+        session, raw=raw, route=Route.API, options=service.ingest_options(settings),
         mailbox_name=mailbox,
     )  # fmt: skip
     response.status_code = 201 if result.accepted and not result.duplicate else 200

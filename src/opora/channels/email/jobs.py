@@ -14,28 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from opora.channels.email import outbound, polling, repository, service
-from opora.channels.email.service import IngestOptions, SenderLimit
-from opora.config import Settings, load_secret_key
+from opora.channels.email.service import ingest_options
 from opora.jobs import JobContext, enqueue, job, periodic
-from opora.kit.blobs import BlobStore
 from opora.kit.time import utcnow
 
 log = logging.getLogger(__name__)
 
 POLL_MAILBOXES = "channels.email.poll_mailboxes"
 POLL_MAILBOX = service.POLL_MAILBOX
-
-
-def ingest_options(settings: Settings) -> IngestOptions:
-    """What ingesting needs from the settings (every route builds it the same way)."""
-    return IngestOptions(
-        store=BlobStore(settings.attachments_dir),
-        secret=load_secret_key(settings),
-        limit=SenderLimit(
-            count=settings.email_sender_limit,
-            window=timedelta(seconds=settings.email_sender_window_seconds),
-        ),
-    )
 
 
 # the email's own retries are jobs of their own (outbound.SEND_ATTEMPTS); these attempts

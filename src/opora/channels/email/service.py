@@ -48,6 +48,7 @@ from opora.channels.email.models import (
 from opora.channels.email.parsing import AutoKind, EmailParseError, ParsedEmail, parse_email
 from opora.channels.email.quotes import extract_reply, strip_html_reply
 from opora.channels.email.schemas import MailboxCreate, MailboxUpdate
+from opora.config import Settings, load_secret_key
 from opora.contacts import service as contacts
 from opora.contacts.models import Contact, IdentityKind
 from opora.errors import Conflict, InvalidInput, NotFound
@@ -96,6 +97,18 @@ class IngestOptions:
     store: BlobStore
     secret: str
     limit: SenderLimit = SenderLimit()
+
+
+def ingest_options(settings: Settings) -> IngestOptions:
+    """What ingesting needs from the settings (every route builds it the same way)."""
+    return IngestOptions(
+        store=BlobStore(settings.attachments_dir),
+        secret=load_secret_key(settings),
+        limit=SenderLimit(
+            count=settings.email_sender_limit,
+            window=timedelta(seconds=settings.email_sender_window_seconds),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

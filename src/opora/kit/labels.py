@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from opora.web import i18n
+from opora.kit import translations as i18n
 
 
 def N_(message: str) -> str:

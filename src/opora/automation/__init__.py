@@ -1,0 +1,1 @@
+"""Automation: triggers on ticket events, time rules, macros, routing and escalation rules."""
