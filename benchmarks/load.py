@@ -39,6 +39,7 @@ PG_DB = "opora_bench"
 
 STATUSES = ["new"] * 10 + ["open"] * 15 + ["pending"] * 10 + ["on_hold"] * 5
 STATUSES += ["solved"] * 30 + ["closed"] * 30
+OPEN_ONLY = ["new"] * 20 + ["open"] * 50 + ["pending"] * 20 + ["on_hold"] * 10
 PRIORITIES = ["low"] * 15 + ["normal"] * 60 + ["high"] * 20 + ["urgent"] * 5
 TYPES = ["question", "incident", "problem", "feature_request", "complaint", "task"]
 CHANNELS = ["email", "email", "web", "chat", "telegram", "vk", "api"]
@@ -101,7 +102,7 @@ def ticket_rows(n: int, rng: random.Random, ctx: dict[str, Any]) -> Iterator[dic
         created = now - timedelta(seconds=rng.randint(600, 365 * 86400))
         updated = created + timedelta(seconds=rng.randint(0, 5 * 86400))
         updated = min(updated, now)
-        status = rng.choice(STATUSES)
+        status = rng.choice(ctx.get("statuses") or STATUSES)
         gid, line, members = rng.choice(groups)
         assignee = rng.choice(members) if status != "new" and rng.random() < 0.85 else None
         contact_id, org_id = rng.choice(contacts)
@@ -230,6 +231,7 @@ def load_sqlite(path: Path, ctx: dict[str, Any], n: int, rng: random.Random) -> 
                         "closed_at",
                     )
                 },
+                "status_changed_at": sqlite_ts(t["updated_at"]),
                 "last_customer_message_at": sqlite_ts(t["created_at"]),
             }
             for t in batch
@@ -238,10 +240,10 @@ def load_sqlite(path: Path, ctx: dict[str, Any], n: int, rng: random.Random) -> 
             "INSERT INTO tickets (id, number, subject, status, priority, type, channel, "
             "requester_id, organization_id, group_id, line, assignee_id, custom_fields, "
             "created_at, updated_at, first_responded_at, last_customer_message_at, solved_at, "
-            "closed_at, resolution) VALUES (:id, :number, :subject, :status, :priority, :type, "
-            ":channel, :requester_id, :organization_id, :group_id, :line, :assignee_id, "
-            ":custom_fields, :created_at, :updated_at, :first_responded_at, "
-            ":last_customer_message_at, :solved_at, :closed_at, :resolution)",
+            "closed_at, resolution, status_changed_at) VALUES (:id, :number, :subject, :status, "
+            ":priority, :type, :channel, :requester_id, :organization_id, :group_id, :line, "
+            ":assignee_id, :custom_fields, :created_at, :updated_at, :first_responded_at, "
+            ":last_customer_message_at, :solved_at, :closed_at, :resolution, :status_changed_at)",
             rows,
         )
         conn.executemany(
@@ -329,13 +331,14 @@ async def load_postgres(url: str, ctx: dict[str, Any], n: int, rng: random.Rando
                     "requester_id", "organization_id", "group_id", "line", "assignee_id",
                     "custom_fields", "created_at", "updated_at", "first_responded_at",
                     "last_customer_message_at", "solved_at", "closed_at", "resolution",
+                    "status_changed_at",
                 ],
                 records=[
                     (t["id"], t["number"], t["subject"], t["status"], t["priority"], t["type"],
                      t["channel"], t["requester_id"], t["organization_id"], t["group_id"],
                      t["line"], t["assignee_id"], "{}", t["created_at"], t["updated_at"],
                      t["first_responded_at"], t["created_at"], t["solved_at"], t["closed_at"],
-                     "{}")
+                     "{}", t["updated_at"])
                     for t in batch
                 ],
             )  # fmt: skip
@@ -425,10 +428,13 @@ async def add_long_ticket(db: Database, ctx: dict[str, Any]) -> int:
         return ticket.id
 
 
-async def prepare_database(backend: str) -> str:
+async def prepare_database(backend: str, name: str = "") -> str:
+    """A fresh database: ``bench[-name].db`` on SQLite, ``opora_bench[_name]`` on
+    PostgreSQL."""
     DATA.mkdir(parents=True, exist_ok=True)
+    pg_db = f"{PG_DB}_{name}" if name else PG_DB
     if backend == "sqlite":
-        path = DATA / "bench.db"
+        path = DATA / (f"bench-{name}.db" if name else "bench.db")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 (setup, not serving)
         return f"sqlite+aiosqlite:///{path.resolve()}"
@@ -437,13 +443,13 @@ async def prepare_database(backend: str) -> str:
     conn = await asyncpg.connect(PG_ADMIN)
     try:
         await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", PG_DB
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", pg_db
         )
-        await conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-        await conn.execute(f"CREATE DATABASE {PG_DB}")
+        await conn.execute(f"DROP DATABASE IF EXISTS {pg_db}")
+        await conn.execute(f"CREATE DATABASE {pg_db}")
     finally:
         await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg_db}"
 
 
 async def main() -> None:
@@ -453,15 +459,22 @@ async def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--organizations", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--name", default="", help="a separate database: bench-NAME.db / opora_bench_NAME"
+    )
+    parser.add_argument(
+        "--open-only", action="store_true", help="every ticket new, open, pending or on hold"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     started = time.perf_counter()
-    url = await prepare_database(args.backend)
+    url = await prepare_database(args.backend, args.name)
     await runner.upgrade(url)
     db = Database(url)
     ctx = await setup_people(db, rng)
     await db.dispose()
     ctx["n_orgs"], ctx["n_contacts"] = args.organizations, args.contacts
+    ctx["statuses"] = OPEN_ONLY if args.open_only else None
     if args.backend == "sqlite":
         load_sqlite(Path(url.removeprefix("sqlite+aiosqlite:///")), ctx, args.tickets, rng)
     else:
@@ -479,7 +492,9 @@ async def main() -> None:
         "group_id": ctx["groups"][0][0],
         "load_seconds": round(elapsed, 1),
     }
-    (DATA / f"{args.backend}.json").write_text(json.dumps(info, indent=2))
+    info["open_only"] = args.open_only
+    suffix = f"-{args.name}" if args.name else ""
+    (DATA / f"{args.backend}{suffix}.json").write_text(json.dumps(info, indent=2))
     print(f"loaded {args.tickets:,} tickets into {args.backend} in {elapsed:.1f} s")
 
 

@@ -403,3 +403,28 @@ async def test_timers_survive_a_restart(
         await other.dispose()
     assert result.breaches == 2
     assert sorted((await load(db, tid)).sla_state["breached"]) == ["first_response", "resolution"]
+
+
+async def test_the_ticket_page_shows_business_time_left(
+    client: httpx.AsyncClient, db: Database, company: Company
+) -> None:
+    cal = (
+        await client.post("/api/v1/sla/calendars", headers=company.admin.headers, json=OFFICE)
+    ).json()
+    await policy(client, company, calendar_id=cal["id"])
+    t = await new_ticket(db, company)
+    friday_5pm = datetime(2027, 3, 5, 17, 0, tzinfo=MSK)
+    async with db.unit_of_work() as s:
+        ticket = await s.get(Ticket, t.id)
+        assert ticket is not None
+        ticket.created_at = friday_5pm.astimezone(UTC)
+        ticket.sla_state = {}
+        await sla.assign_policy(s, ticket, now=friday_5pm)
+        view = await sla.ticket_sla_view(s, ticket, now=datetime(2027, 3, 8, 9, 10, tzinfo=MSK))
+    assert view is not None and view.calendar_name == "Office" and not view.paused
+    by_name = {v.name: v for v in view.targets}
+    # the first response was due Friday 18:00: 10 business minutes overdue on Monday 09:10
+    assert by_name["first_response"].business_minutes_left == pytest.approx(-10)
+    # the resolution: 480 minutes, 60 used on Friday and 10 on Monday
+    assert by_name["resolution"].business_minutes_left == pytest.approx(410)
+    assert by_name["resolution"].state == "running"

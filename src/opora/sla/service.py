@@ -35,6 +35,7 @@ from opora.sla import rules
 from opora.sla.calendar import (
     BusinessCalendar,
     CalendarError,
+    business_minutes_between,
     calendar_from_spec,
     calendar_to_spec,
     parse_holidays_csv,
@@ -624,3 +625,70 @@ async def apply_to_open(session: AsyncSession, *, actor: Actor, batch: int = 100
         total += len(rows)
         last = rows[-1].id
         await session.flush()
+
+
+# --- what the ticket page shows ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    name: str  # first_response, next_response, resolution
+    due: datetime | None  # running targets; None once met
+    business_minutes_left: float | None  # negative when overdue; None when met or paused
+    state: str  # running, warning, breached, met, paused
+    met_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSlaView:
+    policy_name: str | None
+    calendar_name: str | None  # None: around the clock
+    paused: bool
+    targets: list[TargetView]
+
+
+async def ticket_sla_view(
+    session: AsyncSession, ticket: Ticket, *, now: datetime | None = None
+) -> TicketSlaView | None:
+    """The ticket's targets and the business time left on each, for its page."""
+    state = ticket.sla_state or {}
+    if state.get("policy_id") is None:
+        return None
+    now = now or utcnow()
+    row = await session.get(SlaPolicy, state["policy_id"])
+    calendar_row = None
+    if row is not None and row.calendar_id is not None:
+        calendar_row = await session.get(CalendarRow, row.calendar_id)
+    try:
+        calendar = calendar_of(calendar_row)
+    except CalendarError:
+        calendar = ALWAYS_OPEN
+    paused = state.get("paused_at") is not None
+    views: list[TargetView] = []
+    for name in TARGETS:
+        target = state.get("targets", {}).get(name)
+        met = state.get("met", {}).get(name)
+        if target is None and met is None:
+            continue
+        if target is None:
+            views.append(TargetView(name, None, None, "met", rules.when(met)))
+            continue
+        due_at = rules.when(target["due"])
+        left = None
+        if not paused:
+            left = (
+                business_minutes_between(now, due_at, calendar)
+                if due_at > now
+                else -business_minutes_between(due_at, now, calendar)
+            )
+        status = "paused" if paused else (
+            "breached" if name in state.get("breached", []) else
+            "warning" if name in state.get("warned", []) else "running"
+        )  # fmt: skip
+        views.append(TargetView(name, due_at, left, status))
+    return TicketSlaView(
+        policy_name=row.name if row else None,
+        calendar_name=calendar_row.name if calendar_row else None,
+        paused=paused,
+        targets=views,
+    )
