@@ -10,7 +10,7 @@ import pytest
 
 from opora.auth.actor import system_actor
 from opora.db import Database
-from opora.notifications import templates
+from opora.notifications import catalog, templates
 from tests.conftest import Company
 from tests.web.helpers import csrf_of, page_csrf, set_password, sign_in
 
@@ -77,7 +77,7 @@ class TestList:
         r = await alice.get("/admin/notifications")
         assert r.status_code == 200
         rows = re.findall(r'<tr data-template="([\w-]+)" data-customized="(\w+)"', r.text)
-        assert len(rows) == 12
+        assert len(rows) == len(catalog.SPECS) * len(catalog.LANGUAGES) == 16
         assert {state for _, state in rows} == {"no"}
         assert 'href="/admin/notifications/agent_mentioned/en"' in r.text
         assert "Request received" in r.text and "Customer" in r.text and "Agents" in r.text
