@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import Request
+from fastapi import APIRouter, Request
 
 from opora.errors import Conflict
+from opora.web.deps import UnitOfWorkRoute
+from opora.web.page_auth import PageUser
 from tests.conftest import Company
 from tests.web.helpers import sign_in
 
@@ -32,6 +34,13 @@ async def lenient(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     app.add_api_route("/test-boom", boom)
     app.add_api_route("/api/v1/test-boom", boom)
     app.add_api_route("/test-conflict", conflict)
+
+    async def boom_signed_in(user: PageUser) -> None:
+        raise RuntimeError(SECRET_DETAIL)  # the transaction rolls back: ``user`` is detached
+
+    router = APIRouter(route_class=UnitOfWorkRoute)
+    router.add_api_route("/test-boom-signed-in", boom_signed_in)
+    app.include_router(router)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://opora.test") as c:
         yield c
@@ -109,6 +118,17 @@ class TestServerError:
         logged = [rec for rec in caplog.records if rec.name == "opora.web.error_pages"]
         assert logged and logged[0].exc_info is not None
         assert "GET /test-boom" in logged[0].getMessage()
+
+    async def test_a_crash_after_signing_in_still_gets_the_full_page(
+        self, lenient: httpx.AsyncClient, company: Company
+    ) -> None:
+        """The failed transaction detaches the signed-in user; the error page must not
+        need it (it used to fall back to a bare page without the app's look)."""
+        await sign_in(lenient, *ALICE)
+        r = await lenient.get("/test-boom-signed-in", headers={"Accept-Language": "ru"})
+        assert r.status_code == 500
+        assert "Что-то пошло не так" in r.text or "Something went wrong" in r.text
+        assert 'rel="stylesheet"' in r.text and SECRET_DETAIL not in r.text
 
     async def test_a_crash_in_an_api_route_stays_plain(self, lenient: httpx.AsyncClient) -> None:
         r = await lenient.get("/api/v1/test-boom")

@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from sqlalchemy.orm.exc import DetachedInstanceError
 from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -123,8 +124,22 @@ def priority_badge(value: str) -> Markup:
     )
 
 
-def page_language(request: Request) -> str:
+def _page_user(request: Request) -> Any:
+    """The signed-in user of the page, or None. When the request's transaction failed
+    (an error page is being rendered), the user row was expired by the rollback and can
+    no longer be read: the error page is then drawn as for a visitor."""
     user = getattr(request.state, "page_user", None)
+    if user is None:
+        return None
+    try:
+        user.language  # noqa: B018 (loads the row's attributes, or fails when detached)
+    except DetachedInstanceError:
+        return None
+    return user
+
+
+def page_language(request: Request) -> str:
+    user = _page_user(request)
     return i18n.request_language(request, user.language if user is not None else None)
 
 
@@ -142,7 +157,7 @@ def render(
     values: dict[str, Any] = {
         "request": request,
         "lang": lang,
-        "user": getattr(request.state, "page_user", None),
+        "user": _page_user(request),
         "csrf_token": csrf_token(request),
         **context,
     }
