@@ -28,14 +28,22 @@ def load_job_modules() -> None:
     install the in-transaction event subscribers (notifications), so every process that
     changes tickets writes the notifications those changes call for."""
     import opora.auth.jobs
+    import opora.automation.jobs
     import opora.channels.email.jobs
     import opora.jobs.builtin
     import opora.notifications.jobs
     import opora.sla.jobs  # noqa: F401
+    from opora.automation import routing_subscriber
+    from opora.automation import subscribers as automation_subscribers
     from opora.notifications import subscribers
     from opora.sla import subscribers as sla_subscribers
 
     sla_subscribers.install()  # first: a receipt already knows the first-response due time
+    # the triggers after the SLA clock (they read the ticket's SLA state and calendar)
+    automation_subscribers.install()
+    # routing after the triggers (a trigger may set a new ticket's group) and before the
+    # notifications (so "assigned to you" reaches the routed agent)
+    routing_subscriber.install()
     subscribers.install()
 
 
@@ -146,15 +154,19 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(new_ticket_router)  # before /tickets/{ticket_id}: "new" is no id
     app.include_router(tickets_pages_router)
 
+    from opora.admin.automation import router as admin_automation_router
     from opora.admin.mailboxes import router as admin_mailboxes_router
     from opora.admin.notifications import router as admin_notifications_router
     from opora.admin.pages import router as admin_pages_router
+    from opora.admin.sla import router as admin_sla_router
     from opora.admin.ticket_forms import router as admin_forms_router
 
     app.include_router(admin_pages_router)
     app.include_router(admin_forms_router)
     app.include_router(admin_mailboxes_router)
     app.include_router(admin_notifications_router)
+    app.include_router(admin_sla_router)
+    app.include_router(admin_automation_router)
 
     from opora.contacts.pages import router as people_pages_router
     from opora.search.pages import router as search_pages_router
@@ -168,7 +180,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(request_pages_router)
     app.include_router(email_pages_router)
 
+    from opora.reports.pages import router as reports_pages_router
+
+    app.include_router(reports_pages_router)
+
     from opora.auth.api import router as auth_router
+    from opora.automation.api import router as automation_router
     from opora.channels.email.api import router as email_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
@@ -188,6 +205,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         email_router,
         notifications_router,
         sla_router,
+        automation_router,
     ):
         app.include_router(router)
 

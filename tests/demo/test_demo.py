@@ -18,11 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import system_actor
-from opora.auth.models import Group
+from opora.auth.models import Group, User
+from opora.automation.models import Macro, TimeRule, Trigger
 from opora.config import Settings
 from opora.contacts.models import Contact
 from opora.db import Database
 from opora.demo import content, load_demo
+from opora.demo.automation import load_automation
 from opora.demo.fast import fast_possible
 from opora.demo.plan import draw_choices, gender_slots, make_plan, slots_for
 from opora.fields import service as fields_service
@@ -186,6 +188,36 @@ class TestLoadDemo:
             customers = await _found(s, "escalated from line", include_internal=False)
         assert len(agents) > TICKETS // 10
         assert customers == set()
+
+    async def test_it_sets_up_sla_routing_and_automation_once(self, loaded: Loaded) -> None:
+        async with loaded.db.unit_of_work(write=False) as s:
+            open_tickets = list(
+                (
+                    await s.execute(
+                        select(Ticket).where(Ticket.status.in_(["new", "open", "on_hold"]))
+                    )
+                ).scalars()
+            )
+            triggers = list((await s.execute(select(Trigger))).scalars())
+            time_rules = await s.scalar(select(func.count(TimeRule.id)))
+            macros = list((await s.execute(select(Macro))).scalars())
+            first_line = (await s.execute(select(Group).where(Group.line == 1))).scalar_one()
+            online = await s.scalar(
+                select(func.count(User.id)).where(User.availability == "online")
+            )
+            breaches = await s.scalar(
+                select(func.count(TicketEvent.id)).where(TicketEvent.kind == "sla_breached")
+            )
+        assert open_tickets and all(t.sla_policy_id is not None for t in open_tickets)
+        assert all(t.due_at is not None for t in open_tickets if t.status != "on_hold")
+        assert breaches  # the history has crossed some targets already
+        assert len(triggers) == 5 and all(t.is_active for t in triggers)
+        assert time_rules == 5
+        assert len(macros) == 4 and all(m.owner_id is None for m in macros)
+        assert {m.visibility for m in macros} == {"public", "internal"}
+        assert first_line.assignment == "round_robin" and online == 3
+        again = await load_automation(loaded.db, now=NOW)
+        assert set(again.values()) == {0}
 
     async def test_no_job_is_queued(self, loaded: Loaded) -> None:
         async with loaded.db.unit_of_work(write=False) as s:

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opora.admin.common import NotAdmin, admin_actor, domain_error, forbidden, validation_errors
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
-from opora.auth.models import Role, TicketAccess
-from opora.auth.schemas import GroupCreate, GroupUpdate, UserCreate, UserUpdate
+from opora.auth.models import Availability, Role, TicketAccess
+from opora.auth.schemas import AssignmentMode, GroupCreate, GroupUpdate, UserCreate, UserUpdate
 from opora.errors import OporaError
 from opora.fields import service as fields_service
 from opora.fields.models import FieldEntity, FieldType
@@ -42,10 +42,36 @@ router = APIRouter(
 ROLES = [r.value for r in Role if r.value != "customer"]
 ACCESS = [a.value for a in TicketAccess]
 LINES = [1, 2, 3, 4]  # 4 is the vendor
+ASSIGNMENTS = [m.value for m in AssignmentMode]
+AVAILABILITIES = [a.value for a in Availability]
 
 
 def _ints(values: list[Any]) -> list[int]:
     return [int(v) for v in values if isinstance(v, str) and v.strip().isdigit()]
+
+
+def _words(value: Any, *, lower: bool = False) -> list[str]:
+    """A comma-separated list as typed ("billing, VPN"): trimmed, each once, in order."""
+    words: dict[str, str] = {}  # case-folded -> as typed first
+    for part in str(value or "").split(","):
+        word = part.strip().lower() if lower else part.strip()
+        if word:
+            words.setdefault(word.casefold(), word)
+    return list(words.values())
+
+
+def _routing_profile(form: Any) -> dict[str, Any]:
+    """The user form's routing inputs that it carries (a form without them changes none)."""
+    profile: dict[str, Any] = {}
+    if "capacity" in form:
+        profile["capacity"] = str(form.get("capacity", "")).strip()
+    if "skills" in form:
+        profile["skills"] = _words(form.get("skills"))
+    if "languages" in form:
+        profile["languages"] = _words(form.get("languages"), lower=True)
+    if "availability" in form:
+        profile["availability"] = str(form.get("availability", ""))
+    return profile
 
 
 # -- users ------------------------------------------------------------------------------
@@ -151,6 +177,7 @@ async def _user_page(
         member_of=memberships.get(target.id, []),
         roles=ROLES,
         accesses=ACCESS,
+        availabilities=AVAILABILITIES,
         errors=errors or {},
         saved=saved,
         session_count=len(browsers),
@@ -206,6 +233,7 @@ async def update_user(request: Request, session: Session, user: PageUser, user_i
             role=str(form.get("role", "agent")),
             ticket_access=str(form.get("ticket_access", "all")),
             group_ids=_ints(form.getlist("group_ids")),
+            **_routing_profile(form),
             **({"is_active": True} if active else {}),
         )
     except ValidationError as exc:
@@ -255,19 +283,24 @@ async def _groups_page(
         groups=groups,
         members=members,
         lines=LINES,
+        assignments=ASSIGNMENTS,
         errors=errors or {},
-        values=values or {"line": 1},
+        values=values or {"line": 1, "assignment": "manual"},
         saved=saved,
         in_use=in_use,
     )
 
 
 def _group_values(form: Any) -> dict[str, Any]:
-    return {
+    values = {
         "name": str(form.get("name", "")).strip(),
         "line": str(form.get("line", "1")),
         "description": str(form.get("description", "")).strip(),
     }
+    if "assignment" in form:  # a form without the routing inputs changes neither
+        values["assignment"] = str(form.get("assignment", ""))
+        values["reassign_when_offline"] = form.get("reassign_when_offline") == "on"
+    return values
 
 
 @router.get("/groups")
@@ -324,6 +357,12 @@ async def _group_page(
         return render(request, "admin/not_found.html", status_code=404)
     users = await auth_service.list_users(session, actor=actor)
     member_ids = await auth_service.member_ids(session, group)
+    if values is not None and "assignment" not in values:  # sent without the routing inputs
+        values = {
+            **values,
+            "assignment": group.assignment,
+            "reassign_when_offline": group.reassign_when_offline,
+        }
     return render(
         request,
         "admin/group.html",
@@ -332,9 +371,16 @@ async def _group_page(
         users=users,
         member_ids=values["member_ids"] if values else member_ids,
         lines=LINES,
+        assignments=ASSIGNMENTS,
         errors=errors or {},
         values=values
-        or {"name": group.name, "line": str(group.line), "description": group.description},
+        or {
+            "name": group.name,
+            "line": str(group.line),
+            "description": group.description,
+            "assignment": group.assignment,
+            "reassign_when_offline": group.reassign_when_offline,
+        },
     )
 
 

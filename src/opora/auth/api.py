@@ -7,6 +7,8 @@ from fastapi import APIRouter, Response
 from opora.auth import service
 from opora.auth.models import Group, User
 from opora.auth.schemas import (
+    AvailabilityRead,
+    AvailabilityUpdate,
     GroupCreate,
     GroupRead,
     GroupUpdate,
@@ -41,6 +43,29 @@ async def _group_read(session: Session, group: Group) -> GroupRead:
 async def me(actor: AgentActor, session: Session) -> UserRead:
     user = await service.get_user(session, actor=actor, user_id=actor.id or 0)
     return (await _user_reads(session, [user]))[0]
+
+
+@router.put("/users/me/availability", response_model=AvailabilityRead)
+async def set_own_availability(
+    data: AvailabilityUpdate, actor: AgentActor, session: Session
+) -> AvailabilityRead:
+    """Online, away or offline; going offline hands waiting tickets back to routing in
+    the groups that ask for it (``reassigned`` says how many)."""
+    user, moved = await service.set_availability(
+        session, actor=actor, availability=data.availability
+    )
+    return AvailabilityRead(user_id=user.id, availability=user.availability, reassigned=moved)
+
+
+@router.put("/users/{user_id}/availability", response_model=AvailabilityRead)
+async def set_availability(
+    user_id: int, data: AvailabilityUpdate, actor: AgentActor, session: Session
+) -> AvailabilityRead:
+    """An admin sets anyone's availability (users their own)."""
+    user, moved = await service.set_availability(
+        session, actor=actor, availability=data.availability, user_id=user_id
+    )
+    return AvailabilityRead(user_id=user.id, availability=user.availability, reassigned=moved)
 
 
 @router.get("/users", response_model=list[UserRead])

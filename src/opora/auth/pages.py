@@ -31,6 +31,7 @@ from opora.kit.text import normalize_email
 from opora.kit.user_agent import describe_user_agent
 from opora.web import i18n, sessions
 from opora.web.deps import Session, UnitOfWorkRoute
+from opora.web.error_pages import error_page
 from opora.web.forms import attempt, see_other
 from opora.web.page_auth import PageUser, safe_next, signed_in_user, verify_csrf
 from opora.web.templating import render
@@ -281,6 +282,25 @@ async def change_language(
     actor = await service.actor_for_user(session, user)
     await service.update_user(session, actor=actor, user_id=user.id, data=UserUpdate(language=code))
     return see_other("/account?saved=language")
+
+
+@router.post("/account/availability")
+async def change_availability(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    availability: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    """The top bar's availability switch: set, then back to the page it was sent from.
+    A value outside online/away/offline is a 422 error page (only a forged form sends
+    one); going offline may hand tickets back to routing (``auth.service``)."""
+    actor = await service.actor_for_user(session, user)
+    try:
+        await service.set_availability(session, actor=actor, availability=availability)
+    except InvalidInput:  # rendered here, while the user is still readable
+        return error_page(request, 422)
+    return see_other(safe_next(next))
 
 
 @router.get("/password/forgot")

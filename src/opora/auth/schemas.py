@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
@@ -14,6 +15,14 @@ def _line(value: object) -> object:
 
 LineValue = Annotated[int, BeforeValidator(_line), Field(ge=1, le=4)]
 Language = Literal["en", "ru"]
+
+
+class AssignmentMode(StrEnum):
+    """How a group's new tickets get an agent (``automation.routing``)."""
+
+    MANUAL = "manual"  # nobody is picked: agents take tickets themselves
+    ROUND_ROBIN = "round_robin"  # the member who got one the longest ago
+    LEAST_LOADED = "least_loaded"  # the member with the fewest open tickets
 
 
 class UserCreate(BaseModel):
@@ -74,6 +83,8 @@ class GroupCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     line: LineValue = 1
     description: str = ""
+    assignment: AssignmentMode = AssignmentMode.MANUAL
+    reassign_when_offline: bool = False
     member_ids: list[int] = []
 
 
@@ -84,6 +95,8 @@ class GroupUpdate(BaseModel):
     line: LineValue | None = None
     description: str | None = None
     is_active: bool | None = None
+    assignment: AssignmentMode | None = None
+    reassign_when_offline: bool | None = None
     member_ids: list[int] | None = None
 
 
@@ -95,7 +108,22 @@ class GroupRead(BaseModel):
     line: int
     description: str
     is_active: bool
+    assignment: str
+    reassign_when_offline: bool
     member_ids: list[int] = []
+
+
+class AvailabilityUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    availability: Availability
+
+
+class AvailabilityRead(BaseModel):
+    user_id: int
+    availability: str
+    # tickets handed back to routing because the user went offline
+    reassigned: int = 0
 
 
 class TokenCreate(BaseModel):

@@ -21,6 +21,7 @@ from opora.auth import repository
 from opora.auth.actor import Actor, ActorKind, require_admin, require_agent
 from opora.auth.models import (
     ApiToken,
+    Availability,
     Group,
     GroupMembership,
     LoginAttempt,
@@ -118,17 +119,59 @@ async def update_user(
         if password:
             user.password_hash = hash_password(password)
             new_password = True
+    availability = changes.pop("availability", None)
     for key, value in changes.items():
         if value is not None:
             setattr(user, key, value)
     user.updated_at = utcnow()
     await session.flush()
+    if availability is not None:
+        await _change_availability(session, user, availability)
     if not can_use_pages(user):
         await _revoke_sessions(session, user_id=user.id)
     elif new_password:
         await _revoke_sessions(session, user_id=user.id, keep_id=keep_session_id if own else None)
     actor_cache.invalidate(session)
     return user
+
+
+async def set_availability(
+    session: AsyncSession, *, actor: Actor, availability: str, user_id: int | None = None
+) -> tuple[User, int]:
+    """Set a user's availability (online / away / offline): users set their own (the
+    default ``user_id``), an admin anyone's. Going offline hands the user's waiting
+    tickets of the groups that ask for it back to routing (``automation.routing.
+    reassign_from``), in this transaction; returns the user and how many tickets went.
+    "away" keeps everything: the agent just gets nothing new."""
+    try:
+        wanted = Availability(availability)
+    except ValueError:
+        raise InvalidInput(
+            f"availability must be one of {', '.join(a.value for a in Availability)}",
+            field="availability",
+        ) from None
+    target_id = user_id if user_id is not None else actor.id
+    if target_id is None or not (actor.is_admin or (actor.is_user and actor.id == target_id)):
+        raise Forbidden("only an admin may change another user's availability")
+    user = await repository.get_user(session, target_id)
+    if user is None:
+        raise UserNotFound(f"user {target_id} not found")
+    moved = await _change_availability(session, user, wanted)
+    return user, moved
+
+
+async def _change_availability(session: AsyncSession, user: User, wanted: str) -> int:
+    if user.availability == wanted:
+        return 0
+    user.availability = wanted
+    user.updated_at = utcnow()
+    await session.flush()
+    if wanted != Availability.OFFLINE:
+        return 0
+    # imported here: routing assigns through tickets.service, which imports this module
+    from opora.automation import routing
+
+    return await routing.reassign_from(session, user_id=user.id)
 
 
 async def deactivate_user(session: AsyncSession, *, actor: Actor, user_id: int) -> None:
@@ -150,7 +193,13 @@ async def create_group(session: AsyncSession, *, actor: Actor, data: GroupCreate
     exists = await session.execute(select(Group.id).where(Group.name == data.name))
     if exists.first():
         raise Conflict(f"a group named {data.name!r} already exists", field="name")
-    group = Group(name=data.name, line=data.line, description=data.description)
+    group = Group(
+        name=data.name,
+        line=data.line,
+        description=data.description,
+        assignment=data.assignment.value,
+        reassign_when_offline=data.reassign_when_offline,
+    )
     session.add(group)
     await session.flush()
     for uid in sorted(set(data.member_ids)):

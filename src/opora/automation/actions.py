@@ -10,12 +10,14 @@ A rule's actions are a list (1 to 30) of ``{"action": kind, ...params}``:
 | assign_round_robin, assign_least_loaded | none (routing picks the agent) |
 | add_tags, remove_tags | tags: a list of 1 to 50 tags (normalized like ticket tags) |
 | set_custom_field | key: ``[a-z][a-z0-9_]{0,63}``; value: text, number, true/false, list, null |
-| escalate, deescalate | reason: text of 1 to 1000 characters |
+| escalate, deescalate | reason: text of 1 to 1000 characters; group_id: optional (*) |
 | add_note | text: 1 to 20,000 characters, placeholders allowed |
 | reply | text: as add_note; a public reply (macros only: see ``allowed``) |
 | notify_email | to, subject (1-500, one line), body (1-20,000); placeholders allowed |
 | webhook | url, method (POST, PUT, PATCH; POST), headers (up to 20), body (optional) |
 
+(*) Without ``group_id`` an escalation goes to the first active group of the next line,
+a de-escalation to line 1; with it, to that group (a higher line's, or a lower one's).
 ``notify_email.to`` is ``requester``, ``assignee``, ``group`` or an email address.
 ``webhook.url`` is an absolute http(s) URL without placeholders; header names are HTTP
 tokens, values hold no CR/LF, and Host, Content-Length, Transfer-Encoding and Connection
@@ -73,8 +75,8 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "add_tags": ("tags",),
     "remove_tags": ("tags",),
     "set_custom_field": ("key", "value"),
-    "escalate": ("reason",),
-    "deescalate": ("reason",),
+    "escalate": ("reason", "?group_id"),
+    "deescalate": ("reason", "?group_id"),
     "add_note": ("text",),
     "reply": ("text",),
     "notify_email": ("to", "subject", "body"),
@@ -323,7 +325,9 @@ _CHECKS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("set_custom_field", "key"): _field_key,
     ("set_custom_field", "value"): _field_value,
     ("escalate", "reason"): _text_of("reason", MAX_REASON, placeholders=False),
+    ("escalate", "group_id"): _group_id,
     ("deescalate", "reason"): _text_of("reason", MAX_REASON, placeholders=False),
+    ("deescalate", "group_id"): _group_id,
     ("add_note", "text"): _text_of("text", MAX_TEXT, placeholders=True),
     ("reply", "text"): _text_of("text", MAX_TEXT, placeholders=True),
     ("notify_email", "to"): _recipient,

@@ -30,9 +30,10 @@ at least one of ``any`` must hold (an empty ``any`` counts as true). A bare list
 
 *enum ops*: is, is_not, in, not_in, changed, changed_to, changed_from.
 *events*: ticket.created, ticket.updated, message.created, sla.warning, sla.breached.
-*hours fields* (precomputed in the snapshot, for time rules): hours_since_created,
-hours_since_updated, hours_since_status_change, business_hours_since_status_change,
-hours_since_assigned.
+*hours fields* (precomputed in the snapshot, for time rules and triggers):
+hours_since_created, hours_since_updated, hours_since_status_change,
+business_hours_since_status_change, business_hours_since_created (e.g. "line 1 has held
+the ticket longer than N business hours"), hours_since_assigned.
 
 ``changed`` takes true; ``changed_to``/``changed_from`` take a value like ``is``.
 ``matches_any_word`` matches whole words (Latin and Cyrillic alike; ``word*`` matches a
@@ -89,6 +90,7 @@ _HOURS = (
     "hours_since_updated",
     "hours_since_status_change",
     "business_hours_since_status_change",
+    "business_hours_since_created",
     "hours_since_assigned",
 )
 _CHOICES: dict[str, tuple[str, ...]] = {

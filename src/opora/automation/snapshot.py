@@ -9,12 +9,13 @@ Keys: ``status``, ``priority``, ``type``, ``channel``, ``group_id``, ``assignee_
 ``message.visibility``, ``message.author``, ``message.text``, ``text`` (subject and the
 message); for time rules: ``hours_since_created``, ``hours_since_updated``,
 ``hours_since_status_change``, ``hours_since_assigned`` and, with a calendar,
-``business_hours_since_status_change`` and ``within_business_hours``; ``sla.breached`` and
-``sla.warning`` (lists of target names).
+``business_hours_since_status_change``, ``business_hours_since_created`` and
+``within_business_hours``; ``sla.breached`` and ``sla.warning`` (lists of target names).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -117,11 +118,17 @@ def add_ages(
     now: datetime,
     calendar: BusinessCalendar | None,
     assigned_at: datetime | None = None,
+    only: Collection[str] | None = None,
 ) -> None:
-    """The time-rule fields: hours since creation, update, status change, assignment."""
+    """The time-rule fields: hours since creation, update, status change, assignment.
+    ``only`` (the fields a rule reads, ``conditions.referenced_fields``) skips the
+    business-hours fields nobody reads: each walks the calendar from its start."""
 
     def hours(since: datetime | None) -> float | None:
         return (now - since).total_seconds() / 3600 if since is not None else None
+
+    def wanted(name: str) -> bool:
+        return only is None or name in only
 
     snapshot["hours_since_created"] = hours(ticket.created_at)
     snapshot["hours_since_updated"] = hours(ticket.updated_at)
@@ -129,7 +136,12 @@ def add_ages(
     snapshot["hours_since_status_change"] = hours(changed)
     snapshot["hours_since_assigned"] = hours(assigned_at)
     if calendar is not None:
-        snapshot["business_hours_since_status_change"] = (
-            business_minutes_between(changed, now, calendar) / 60 if changed else None
-        )
+        if wanted("business_hours_since_status_change"):
+            snapshot["business_hours_since_status_change"] = (
+                business_minutes_between(changed, now, calendar) / 60 if changed else None
+            )
+        if wanted("business_hours_since_created"):
+            snapshot["business_hours_since_created"] = (
+                business_minutes_between(ticket.created_at, now, calendar) / 60
+            )
         snapshot["within_business_hours"] = is_open(now, calendar)

@@ -39,6 +39,7 @@ from opora.contacts.models import Contact, IdentityKind, Organization
 from opora.contacts.schemas import ContactCreate, IdentityIn, OrganizationCreate
 from opora.db import Database
 from opora.demo import content
+from opora.demo.automation import load_automation
 from opora.demo.fast import Directory, FastWriter, fast_possible
 from opora.demo.plan import Plan, Step, Story, make_plan
 from opora.fields import service as fields_service
@@ -236,7 +237,8 @@ async def load_demo(
                 batch, size = [], 0
         if batch:
             await _load_batch(db, batch, run)
-        return await _summary(db, plan, company, time.perf_counter() - started)
+        made = await load_automation(db, now=plan.now)
+        return await _summary(db, plan, company, time.perf_counter() - started, made)
     finally:
         await db.dispose()
 
@@ -555,7 +557,9 @@ async def _do(
 # --- the summary -------------------------------------------------------------------------
 
 
-async def _summary(db: Database, plan: Plan, company: Company, elapsed: float) -> str:
+async def _summary(
+    db: Database, plan: Plan, company: Company, elapsed: float, made: dict[str, int]
+) -> str:
     async with db.unit_of_work(write=False) as s:
 
         async def grouped(column: Any) -> dict[Any, int]:
@@ -598,6 +602,10 @@ async def _summary(db: Database, plan: Plan, company: Company, elapsed: float) -
             f"  tickets        {sum(statuses.values())} ({by_status})",
             f"  messages       {sum(messages.values())} "
             f"({messages.get('internal', 0)} internal notes), escalations {escalations}",
+            f"  SLA and automation made now: {made['calendars']} calendars, "
+            f"{made['policies']} policies, {made['triggers']} triggers, "
+            f"{made['time_rules']} time rules, {made['macros']} macros "
+            "(Admin -> SLA, Admin -> Automation)",
             "",
             f"Admin: {admin}, {password}",
             "The API takes tokens. Print one for the admin, any agent or any customer:",

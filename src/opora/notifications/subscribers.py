@@ -386,7 +386,8 @@ async def _ticket_escalated(session: AsyncSession, payload: dict[str, Any]) -> N
 
 async def _sla_warning(session: AsyncSession, payload: dict[str, Any]) -> None:
     """A resolution about to be missed: the customer gets a delay notice with a new
-    estimate (the policy's resolution time again from now, in its business hours)."""
+    estimate (the due time plus half the policy's resolution time, in its business
+    hours)."""
     if payload.get("target") != "resolution":
         return
     ticket = await session.get(Ticket, payload["ticket_id"])

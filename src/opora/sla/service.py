@@ -594,11 +594,13 @@ async def sweep_batch(
     return SweepResult(checked=len(found), warnings=warnings, breaches=breaches)
 
 
-async def apply_to_open(session: AsyncSession, *, actor: Actor, batch: int = 1000) -> int:
+async def apply_to_open(
+    session: AsyncSession, *, actor: Actor, batch: int = 1000, now: datetime | None = None
+) -> int:
     """Give every open ticket the policy it matches now (after policies were first set
     up); returns how many tickets were looked at."""
     require_admin(actor)
-    now = utcnow()
+    now = now or utcnow()
     last = 0
     total = 0
     while True:

@@ -1,6 +1,7 @@
 """The agent's ticket page: header form (with the ticket's custom fields), timeline,
-composer (with attachments), escalation, customer sidebar, merging (with a confirmation
-step), links, the resolution summary asked for on solving, and the customer preview
+composer (with attachments), macros (pick one, preview it for this ticket, edit the text,
+apply), escalation, customer sidebar, merging (with a confirmation step), links, the
+resolution summary asked for on solving, and the customer preview
 (``/tickets/{id}/customer-view``: the ticket as its customer reads it).
 
 Handlers parse the form, resolve the page user's actor, call one service and render. A
@@ -18,6 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,11 +29,15 @@ from starlette.datastructures import UploadFile
 
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
+from opora.automation import service as automation_service
+from opora.automation.models import Macro
+from opora.automation.schemas import MacroApplied, MacroApply
 from opora.contacts import service as contacts_service
 from opora.errors import Conflict, FieldRequired, NotFound, OporaError
 from opora.fields import service as fields_service
 from opora.fields.models import CustomField, FieldType
 from opora.kit.blobs import BlobStore
+from opora.sla import service as sla_service
 from opora.tickets import service
 from opora.tickets.customer import customer_ticket, shown_fields
 from opora.tickets.models import (
@@ -52,7 +58,7 @@ from opora.tickets.schemas import (
 from opora.web.deps import Session, UnitOfWorkRoute
 from opora.web.downloads import file_response
 from opora.web.forms import attempt
-from opora.web.page_auth import PageUser, verify_csrf
+from opora.web.page_auth import PageUser, is_htmx, verify_csrf
 from opora.web.templating import render
 
 router = APIRouter(
@@ -87,6 +93,23 @@ class Entry:
     kind: str  # "message" or "event"
     message: Message | None = None
     event: TicketEvent | None = None
+
+
+@dataclass
+class MacroView:
+    """The macro card's preview: the macro (None when the agent may not see it), where its
+    text goes and what its actions will do for this ticket, the text in the textarea (the
+    filled-in preview, or what the agent sent when applying was refused), and what went
+    wrong (a code or a message); ``refused``: an apply changed nothing; ``appliable``: the
+    Apply button is shown (an active macro whose preview could be made)."""
+
+    macro: Macro | None
+    visibility: str = "public"
+    actions: list[str] = field(default_factory=list)
+    text: str = ""
+    problem: str | None = None
+    refused: bool = False
+    appliable: bool = False
 
 
 def _timeline(workspace: service.TicketWorkspace) -> list[Entry]:
@@ -223,9 +246,11 @@ async def _page(
     values: dict[str, str] | None = None,
     merge_target: Ticket | None = None,
     custom: dict[str, Any] | None = None,
+    macro: MacroView | None = None,
 ) -> HTMLResponse:
     """The ticket page; after a refused form, ``values`` (and ``custom``, the custom-field
-    inputs by key) are what the agent sent, shown back instead of what is stored."""
+    inputs by key) are what the agent sent, shown back instead of what is stored. ``macro``:
+    the macro preview shown open in the macro card."""
     values = values or {}
     extra = _int_or_none(values.get("assignee_id", ""))
     try:
@@ -250,6 +275,8 @@ async def _page(
     links = workspace.detail.links
     linked = await service.linked_tickets(session, actor=actor, links=links)
     custom_defs = await fields_service.list_fields(session, entity="ticket")
+    sla_view = await sla_service.ticket_sla_view(session, ticket)
+    macros = [m for m in await automation_service.list_macros(session, actor=actor) if m.is_active]
     custom_edit = {
         d.key: (custom[d.key] if custom is not None and d.key in custom
                 else _shown_value(d, ticket.custom_fields.get(d.key)))
@@ -279,7 +306,19 @@ async def _page(
         custom_edit=custom_edit,
         cf_prefix=CF_PREFIX,
         max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
+        sla_view=sla_view,
+        sla_zone=_agent_zone(request),
+        macros=macros,
+        macro_view=macro,
     )
+
+
+def _agent_zone(request: Request) -> ZoneInfo:
+    """The page user's time zone (UTC when unknown), for the SLA box's due times."""
+    try:
+        return ZoneInfo(getattr(request.state.page_user, "timezone", None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _problems(form: str, exc: OporaError | ValidationError, known: tuple[str, ...]) -> Problems:
@@ -516,6 +555,155 @@ async def add_message(
     )
 
 
+# --- macros: pick one, preview it for this ticket, apply it ------------------------------
+# The card's preview (tickets/_macro_preview.html) is swapped in by htmx; without JavaScript
+# the picker's form opens the page with the preview in place. Applying is a plain form post.
+MACRO_CODES = frozenset({"macro_not_found", "macro_inactive", "text_too_long"})
+
+
+async def _macro_view(
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: int,
+    macro_id: int,
+    *,
+    text: str | None = None,
+    problem: str | None = None,
+) -> MacroView:
+    """The macro as it would apply to the ticket; ``text``, after a refused apply: what the
+    agent sent, kept instead of the filled-in text. Raises ``TicketNotFound``."""
+    refused = problem is not None
+    try:
+        macro = await automation_service.get_macro(session, actor=actor, macro_id=macro_id)
+    except automation_service.MacroNotFound:
+        return MacroView(macro=None, text=text or "", problem="macro_not_found", refused=refused)
+    try:
+        preview = await automation_service.preview_macro(
+            session, actor=actor, macro_id=macro_id, ticket_id=ticket_id
+        )
+    except service.TicketNotFound:
+        raise
+    except OporaError as exc:  # a stored action that no longer reads
+        return MacroView(
+            macro=macro, visibility=macro.visibility, text=text or "", problem=exc.message,
+            refused=refused,
+        )  # fmt: skip
+    if problem is None and not macro.is_active:
+        problem = "macro_inactive"
+    return MacroView(
+        macro=macro,
+        visibility=preview.visibility,
+        actions=preview.actions,
+        text=preview.text if text is None else text,
+        problem=problem,
+        refused=refused,
+        appliable=macro.is_active,
+    )
+
+
+async def _macro_answer(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: int,
+    view: MacroView,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The preview: for htmx the card's part alone, put in the card's preview area (an
+    error status too: ``X-Opora-Error``, see static/js/opora.js); else the whole page with
+    the preview open."""
+    if not is_htmx(request):
+        return await _page(request, session, actor, ticket_id, status_code=status_code, macro=view)
+    headers = None
+    if status_code >= 400:
+        headers = {"HX-Retarget": "#macro-preview", "HX-Reswap": "innerHTML",
+                   "X-Opora-Error": str(status_code)}  # fmt: skip
+    return render(
+        request,
+        "tickets/_macro_preview.html",
+        status_code=status_code,
+        headers=headers,
+        ticket_id=ticket_id,
+        macro_view=view,
+    )
+
+
+@router.get("/tickets/{ticket_id}/macros/preview")
+async def macro_picked(
+    request: Request, session: Session, user: PageUser, ticket_id: int, macro_id: str = ""
+) -> Response:
+    """The picker's answer (htmx when the choice changes; its form without JavaScript): the
+    chosen macro's preview, or none when no macro is chosen."""
+    chosen = _int_or_none(macro_id)
+    if chosen is not None:
+        return await macro_preview(request, session, user, ticket_id, chosen)
+    if is_htmx(request):
+        return HTMLResponse("")
+    return RedirectResponse(f"/tickets/{ticket_id}#macros", status_code=303)
+
+
+@router.get("/tickets/{ticket_id}/macros/{macro_id}/preview")
+async def macro_preview(
+    request: Request, session: Session, user: PageUser, ticket_id: int, macro_id: int
+) -> Response:
+    """The macro's text for this ticket, placeholders filled in, to edit; whether it goes to
+    the customer or stays an internal note; what its actions will do. Changes nothing."""
+    actor = await _actor(session, user)
+    try:
+        view = await _macro_view(session, actor, ticket_id, macro_id)
+    except service.TicketNotFound:
+        return _not_found(request)
+    status_code = 404 if view.macro is None else 200
+    return await _macro_answer(request, session, actor, ticket_id, view, status_code=status_code)
+
+
+@router.post("/tickets/{ticket_id}/macros/{macro_id}/apply")
+async def apply_macro(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    ticket_id: int,
+    macro_id: int,
+    text: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Apply the macro with the text as the agent left it (no text field: the macro's own
+    text). The macro's visibility, never the form, says whether the text is a public reply
+    or an internal note (``automation.service.apply_macro``). A refusal changes nothing and
+    shows the preview again, with the reason and the agent's text."""
+    actor = await _actor(session, user)
+    applied: list[MacroApplied] = []
+
+    async def call() -> None:
+        applied.append(
+            await automation_service.apply_macro(
+                session, actor=actor, macro_id=macro_id, ticket_id=ticket_id, text=data.text
+            )
+        )
+
+    try:
+        data = MacroApply(ticket_id=ticket_id, text=text)
+    except ValidationError:
+        problem = "text_too_long"
+    else:
+        error = await attempt(session, call)
+        if error is None:
+            done = applied[0]
+            anchor = f"message-{done.message_id}" if done.message_id else "timeline"
+            return RedirectResponse(
+                f"/tickets/{ticket_id}?macro_applied={macro_id}#{anchor}", status_code=303
+            )
+        if isinstance(error, service.TicketNotFound):
+            return _not_found(request)
+        problem = error.code if error.code in KNOWN_CODES | MACRO_CODES else error.message
+    try:
+        view = await _macro_view(session, actor, ticket_id, macro_id, text=text, problem=problem)
+    except service.TicketNotFound:
+        return _not_found(request)
+    status_code = 404 if view.macro is None else 400
+    return await _macro_answer(request, session, actor, ticket_id, view, status_code=status_code)
+
+
 @router.post("/tickets/{ticket_id}/escalate")
 async def escalate_ticket(
     request: Request, session: Session, user: PageUser, ticket_id: int, reason: FormStr = ""
@@ -537,6 +725,33 @@ async def escalate_ticket(
         if isinstance(error, service.TicketNotFound):
             return _not_found(request)
         problems = _problems("escalate", error, ("reason",))
+    return await _page(
+        request, session, actor, ticket_id, status_code=400, problems=problems, values=values
+    )
+
+
+@router.post("/tickets/{ticket_id}/deescalate")
+async def deescalate_ticket(
+    request: Request, session: Session, user: PageUser, ticket_id: int, reason: FormStr = ""
+) -> Response:
+    """Hand the ticket back to line 1, saying why (an internal note keeps the reason)."""
+    actor = await _actor(session, user)
+    values = {"reason": reason}
+    if not reason.strip():
+        problems = Problems(form="deescalate", fields={"reason": "reason_required"})
+    else:
+        data = EscalateIn(reason=reason[:10_000])
+        error = await attempt(
+            session,
+            lambda: service.deescalate_ticket(session, actor=actor, ticket_id=ticket_id, data=data),
+        )
+        if error is None:
+            return RedirectResponse(f"/tickets/{ticket_id}?deescalated=1", status_code=303)
+        if isinstance(error, service.TicketNotFound):
+            return _not_found(request)
+        problems = _problems("deescalate", error, ("reason",))
+        if isinstance(error, service.NoLowerLine):
+            problems.general = "no_lower_line"
     return await _page(
         request, session, actor, ticket_id, status_code=400, problems=problems, values=values
     )

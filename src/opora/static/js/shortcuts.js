@@ -1,6 +1,6 @@
 // Keyboard shortcuts for agents (issue 3). Inbox: j/k move the selection through the ticket
 // rows, o or Enter opens the selected ticket. Ticket page: r public reply, n internal note,
-// e escalation reason. Anywhere: c opens the new-ticket page; / focuses the page's search
+// e escalation reason, m the macro picker (its filter). Anywhere: c opens the new-ticket page; / focuses the page's search
 // box ([data-shortcut="search"]), or where the page has none the header's global search
 // ([data-shortcut="global-search"]),
 // ? opens the help dialog (templates/_shortcuts.html; Escape closes it). Nothing fires while
@@ -179,6 +179,12 @@
         return !again && compose("visibility-internal");
       case "e":
         return !again && focusField(document.getElementById("escalate-reason"), false);
+      case "m":
+        // the macro card's filter (ticket.js shows it), else its list of macros
+        if (again) return false;
+        var filter = document.getElementById("macro-filter");
+        if (filter && filter.offsetParent !== null) return focusField(filter, true);
+        return focusField(document.getElementById("macro-picker"), false);
       case "c":
         // create: the new-ticket page (the header's "New ticket" link)
         if (again) return false;

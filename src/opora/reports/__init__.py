@@ -1,0 +1,1 @@
+"""Reports for supervisors: the workload page (open tickets per agent, line and group)."""
