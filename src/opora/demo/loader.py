@@ -605,7 +605,7 @@ async def _summary(
             f"  SLA and automation made now: {made['calendars']} calendars, "
             f"{made['policies']} policies, {made['triggers']} triggers, "
             f"{made['time_rules']} time rules, {made['macros']} macros "
-            "(Admin -> SLA, Admin -> Automation)",
+            "(Admin -> SLA, Triggers, Time rules; Macros in the top bar)",
             "",
             f"Admin: {admin}, {password}",
             "The API takes tokens. Print one for the admin, any agent or any customer:",
