@@ -7,21 +7,24 @@ they are about."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import select, update
 
 from opora.automation import jobs as automation_jobs
+from opora.automation import service as automation
 from opora.automation.models import AutomationRun
 from opora.automation.schemas import TimeRulesRun
 from opora.config import Settings
+from opora.contacts.models import Organization
 from opora.db import Database
 from opora.jobs import enqueue
 from opora.jobs.registry import periodic_jobs
 from opora.jobs.worker import Worker
 from opora.kit.time import utcnow
 from opora.tickets.models import Ticket
+from opora.tickets.schemas import RequesterIn
 from tests.automation.test_triggers import (
     MSK,
     OFFICE,
@@ -125,7 +128,9 @@ class TestRemindPending:
         await backdate(db, other.id, status_changed_at=monday)
         # Mon 10:00 → Thu 10:00 is 27 business hours (9 a day); a minute short is not
         early = await run(db, datetime(2027, 3, 4, 9, 59, tzinfo=MSK))
-        assert early.fired == 0 and early.checked == 1  # the open ticket is not even read
+        # neither is read: the open one, and the pending one (27 business hours ago is
+        # Monday 10:00, worked out before the query)
+        assert early.fired == 0 and early.checked == 0
         assert await reminders(db) == []
         due = await run(db, datetime(2027, 3, 4, 10, 0, tzinfo=MSK))
         assert due.fired == 1
@@ -241,6 +246,51 @@ class TestEscalateHeldTooLong:
         assert moved.actor_label == "Time rule: L1 held longer than 8 business hours"
         assert (await load(db, on_l2.id)).line == 2
         assert await timeline(db, on_l2.id, "rule_applied") == []
+
+
+class TestNarrowedInSql:
+    async def test_tags_and_the_vip_flag_are_read_in_sql(
+        self, db: Database, company: Company
+    ) -> None:
+        await add_time_rule(db, "VIP asked for a call back", conditions={"all": [
+            {"field": "tags", "op": "contains", "value": "callback"},
+            {"field": "organization.vip", "op": "is", "value": True},
+            {"field": "hours_since_created", "op": "gte", "value": 1},
+        ]}, actions=[{"action": "add_note", "text": "Call back"}])  # fmt: skip
+        async with db.unit_of_work() as s:
+            await s.execute(
+                update(Organization).where(Organization.id == company.acme_id).values(vip=True)
+            )
+        asked = await new_ticket(db, company)  # Carol: Acme, a VIP
+        not_asked = await new_ticket(db, company)
+        not_vip = await new_ticket(db, company, requester=RequesterIn(email="erin@globex.com"))
+        for t in (asked, not_vip):
+            await update_ticket(db, company, t.id, add_tags=["callback"])
+        for t in (asked, not_asked, not_vip):
+            await backdate(db, t.id, created_at=utcnow() - timedelta(hours=2))
+        result = await run(db)
+        assert (result.checked, result.fired) == (1, 1)  # the other two are not even read
+        assert await timeline(db, asked.id, "rule_applied") != []
+
+
+class TestEveryRuleRuns:
+    async def test_a_rule_with_many_tickets_does_not_keep_the_next_ones_from_running(
+        self,
+    ) -> None:
+        calls: list[tuple[str, int]] = []
+
+        async def run_batch(rule: Any, after: int) -> automation.RuleBatch:
+            calls.append((rule, after))
+            if rule == "busy":  # a full batch every time: more to read
+                return automation.RuleBatch(200, 0, 0, after + 200)
+            return automation.RuleBatch(1, 1, 0, None)
+
+        rules = cast(Any, ["busy", "quiet", "last"])
+        result = await automation.drive_time_rules(rules, run_batch, max_batches=3)
+        # each rule's first batch, and three more batches in all
+        assert calls == [("busy", 0), ("busy", 200), ("busy", 400), ("busy", 600),
+                         ("quiet", 0), ("last", 0)]  # fmt: skip
+        assert (result.rules, result.checked, result.fired) == (3, 802, 2)
 
 
 class TestFailures:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opora import events
 from opora.auth.actor import Actor, require_admin, system_actor
@@ -535,6 +536,29 @@ class SweepResult:
     breaches: int
 
 
+async def _sweep_one(
+    session: AsyncSession, ticket: Ticket, *, now: datetime
+) -> list[rules.Crossing] | None:
+    """Record the ticket's crossings with a compare-and-set on its check time: the
+    crossings, or None when the check time is no longer the one read."""
+    seen = ticket.sla_check_at
+    state = _copy(ticket.sla_state or {})
+    crossed = rules.crossings(state, now=now)
+    cols = rules.columns(state)
+    claimed = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.sla_check_at == seen)
+        .values(sla_state=state, **cols)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    set_committed_value(ticket, "sla_state", state)
+    for column, value in cols.items():
+        set_committed_value(ticket, column, value)
+    return crossed
+
+
 async def sweep_batch(
     session: AsyncSession, *, now: datetime | None = None, limit: int = SWEEP_BATCH
 ) -> SweepResult:
@@ -554,42 +578,34 @@ async def sweep_batch(
     found = list((await session.execute(stmt)).scalars())
     warnings = breaches = 0
     actor = system_actor(SLA_ACTOR)
-    for ticket in found:
-        seen = ticket.sla_check_at
-        state = _copy(ticket.sla_state or {})
-        crossed = rules.crossings(state, now=now)
-        cols = rules.columns(state)
-        claimed = await session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket.id, Ticket.sla_check_at == seen)
-            .values(sla_state=state, **cols)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            continue  # another worker got there first
-        ticket.sla_state = state
-        for column, value in cols.items():
-            setattr(ticket, column, value)
-        for crossing in crossed:
-            kind = "sla_breached" if crossing.kind == rules.BREACH else "sla_warning"
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id, kind=kind, actor_kind=actor.kind.value,
-                    actor_label=actor.label, field=crossing.target, old_value=None,
-                    new_value=rules.iso(crossing.at), created_at=now,
+    # one statement per ticket: the compare-and-set below writes the state, so the loaded
+    # ticket takes it as already stored (no second UPDATE), and its timeline rows are
+    # inserted together at the end (no flush before each compare-and-set)
+    with session.no_autoflush:
+        for ticket in found:
+            crossed = await _sweep_one(session, ticket, now=now)
+            if crossed is None:
+                continue  # another worker got there first
+            for crossing in crossed:
+                kind = "sla_breached" if crossing.kind == rules.BREACH else "sla_warning"
+                session.add(
+                    TicketEvent(
+                        ticket_id=ticket.id, kind=kind, actor_kind=actor.kind.value,
+                        actor_label=actor.label, field=crossing.target, old_value=None,
+                        new_value=rules.iso(crossing.at), created_at=now,
+                    )
+                )  # fmt: skip
+                events.record(
+                    session,
+                    events.DomainEvent(
+                        "sla.breached" if crossing.kind == rules.BREACH else "sla.warning",
+                        {"by": "system:", "ticket_id": ticket.id, "target": crossing.target},
+                    ),
                 )
-            )  # fmt: skip
-            events.record(
-                session,
-                events.DomainEvent(
-                    "sla.breached" if crossing.kind == rules.BREACH else "sla.warning",
-                    {"by": "system:", "ticket_id": ticket.id, "target": crossing.target},
-                ),
-            )
-            if crossing.kind == rules.BREACH:
-                breaches += 1
-            else:
-                warnings += 1
+                if crossing.kind == rules.BREACH:
+                    breaches += 1
+                else:
+                    warnings += 1
     await session.flush()
     return SweepResult(checked=len(found), warnings=warnings, breaches=breaches)
 
