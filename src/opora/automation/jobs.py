@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,9 @@ async def run_time_rules(db: Database, *, now: datetime | None = None) -> TimeRu
         rules = await service.time_rules_in_force(session)
 
     async def run_batch(rule: service.ActiveTimeRule, after: int) -> service.RuleBatch:
+        # let requests run between batches (on SQLite the writer works on the event loop's
+        # thread, so a run of batches would otherwise hold every request back)
+        await asyncio.sleep(0)
         async with db.unit_of_work() as session:
             return await service.run_time_rule_batch(session, rule=rule, now=at, after_id=after)
 

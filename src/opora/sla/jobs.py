@@ -3,6 +3,7 @@ batches, each exactly once (``sla.service.sweep_batch``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -25,6 +26,9 @@ async def sweep(ctx: JobContext, payload: dict[str, Any]) -> None:
             log.info("SLA: %d warnings, %d breaches", result.warnings, result.breaches)
         if result.checked < service.SWEEP_BATCH:
             return
+        # let requests run between batches: on SQLite the writer works on the event
+        # loop's thread, so a run of batches would otherwise hold every request back
+        await asyncio.sleep(0)
 
 
 periodic(SWEEP, every_seconds=30)
