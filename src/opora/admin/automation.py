@@ -42,7 +42,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.admin.common import NotAdmin, admin_actor, forbidden, validation_errors
+from opora.admin.common import (
+    admin_or_none,
+    forbidden,
+    not_found,
+    validation_errors,
+)
 from opora.admin.sla import (
     GROUPS,
     NO,
@@ -60,7 +65,7 @@ from opora.admin.sla import (
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.automation import engine, service
-from opora.automation.actions import METHODS, RECIPIENTS, parse_actions
+from opora.automation.actions import LINE_KINDS, METHODS, RECIPIENTS, parse_actions
 from opora.automation.conditions import EVENTS, FIELDS, MAX_CONDITIONS, RuleError
 from opora.automation.models import Macro, TimeRule, Trigger
 from opora.automation.placeholders import PLACEHOLDERS
@@ -109,7 +114,6 @@ TIME_RULE_SKIPPED_OPS = ("changed", "changed_to", "changed_from")
 
 # -- action rows ----------------------------------------------------------------------------
 
-LINE_KINDS = ("escalate", "deescalate")
 LINE_GROUP = "line_group"  # an escalation's optional group (its "group_id")
 ADDRESS = "address"  # the "to" choice "an email address" (typed in the address input)
 UNASSIGN = "none"  # the agent choice "nobody" (an empty choice is no choice: refused)
@@ -381,17 +385,6 @@ async def describe(session: AsyncSession, spec: Any, lang: str) -> list[str]:
 # -- shared by triggers and time rules --------------------------------------------------
 
 
-async def _admin(session: AsyncSession, user: Any) -> Actor | None:
-    try:
-        return await admin_actor(session, user)
-    except NotAdmin:
-        return None
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "admin/not_found.html", status_code=404)
-
-
 def _rule_field_names(kind: str, custom_keys: Sequence[str]) -> list[str]:
     known = [f for f in FIELDS if not f.startswith("custom_fields.")]
     names = [f for f in RULE_FIELD_ORDER if f in known]
@@ -612,13 +605,13 @@ async def _save_rule(
         if error is None:
             return see_other(f"{base}?saved={'created' if rule_id is None else 'saved'}")
         if error.status_code == 404:
-            return _not_found(request)
+            return not_found(request)
         errors = _rule_errors(error, kind, data)
     rule = None
     if rule_id is not None:
         rule = await _find_rule(session, actor, kind, rule_id)
         if rule is None:
-            return _not_found(request)
+            return not_found(request)
     return await _rule_page(
         request, session, actor, kind, rule, status_code=400, values=data.values, errors=errors
     )
@@ -693,7 +686,7 @@ def _count(text: str | None) -> int:
 async def triggers_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     return await _rule_list(request, session, actor, TRIGGER, saved=_saved(saved), ran=None)
@@ -710,7 +703,7 @@ async def time_rules_page(
     changed: str | None = None,
     failed: str | None = None,
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     result = None
@@ -722,7 +715,7 @@ async def time_rules_page(
 @router.post(f"{TIME_RULES}/run")
 async def run_time_rules(request: Request, session: Session, user: PageUser) -> Response:
     """Run the time rules now, in this request; the list says what they did."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     ran = await service.run_time_rules(session, actor=actor)
@@ -735,14 +728,14 @@ def _rule_routes(base: str, kind: str) -> None:
 
     @router.get(f"{base}/new")
     async def new_page(request: Request, session: Session, user: PageUser) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         return await _rule_page(request, session, actor, kind, None)
 
     @router.post(f"{base}/new")
     async def create(request: Request, session: Session, user: PageUser) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         return await _save_rule(request, session, actor, kind, None)
@@ -751,17 +744,17 @@ def _rule_routes(base: str, kind: str) -> None:
     async def edit_page(
         request: Request, session: Session, user: PageUser, rule_id: int
     ) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         rule = await _find_rule(session, actor, kind, rule_id)
         if rule is None:
-            return _not_found(request)
+            return not_found(request)
         return await _rule_page(request, session, actor, kind, rule)
 
     @router.post(f"{base}/{{rule_id}}")
     async def update(request: Request, session: Session, user: PageUser, rule_id: int) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         return await _save_rule(request, session, actor, kind, rule_id)
@@ -769,12 +762,12 @@ def _rule_routes(base: str, kind: str) -> None:
     @router.post(f"{base}/{{rule_id}}/move")
     async def move(request: Request, session: Session, user: PageUser, rule_id: int) -> Response:
         """One place up or down the order (the form's ``direction``)."""
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         up = (await request.form()).get("direction") == "up"
         if not await _move_rule(session, actor, kind, rule_id, up):
-            return _not_found(request)
+            return not_found(request)
         return see_other(f"{base}?saved=moved#rule-{rule_id}")
 
     @router.post(f"{base}/{{rule_id}}/active")
@@ -782,7 +775,7 @@ def _rule_routes(base: str, kind: str) -> None:
         request: Request, session: Session, user: PageUser, rule_id: int
     ) -> Response:
         """On when the form's ``is_active`` is "on", else off."""
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         active = (await request.form()).get("is_active") == "on"
@@ -791,25 +784,25 @@ def _rule_routes(base: str, kind: str) -> None:
             await _set_active(session, actor, kind, rule_id, active)
 
         if await attempt(session, call) is not None:
-            return _not_found(request)
+            return not_found(request)
         return see_other(f"{base}?saved={'on' if active else 'off'}#rule-{rule_id}")
 
     @router.get(f"{base}/{{rule_id}}/delete")
     async def confirm_delete(
         request: Request, session: Session, user: PageUser, rule_id: int
     ) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
         rule = await _find_rule(session, actor, kind, rule_id)
         if rule is None:
-            return _not_found(request)
+            return not_found(request)
         return render(request, "admin/automation_delete.html", kind=kind, thing=rule,
                       back=f"{base}/{rule_id}")  # fmt: skip
 
     @router.post(f"{base}/{{rule_id}}/delete")
     async def delete(request: Request, session: Session, user: PageUser, rule_id: int) -> Response:
-        actor = await _admin(session, user)
+        actor = await admin_or_none(session, user)
         if actor is None:
             return forbidden(request)
 
@@ -817,7 +810,7 @@ def _rule_routes(base: str, kind: str) -> None:
             await _delete_rule(session, actor, kind, rule_id)
 
         if await attempt(session, call) is not None:
-            return _not_found(request)
+            return not_found(request)
         return see_other(f"{base}?saved=deleted")
 
 
@@ -980,7 +973,7 @@ async def macro_page(request: Request, session: Session, user: PageUser, macro_i
     actor = await auth_service.actor_for_user(session, user)
     macro = await _find_macro(session, actor, macro_id)
     if macro is None:
-        return _not_found(request)
+        return not_found(request)
     return await _macro_page(request, session, actor, macro)
 
 
@@ -991,7 +984,7 @@ async def update_macro(
     actor = await auth_service.actor_for_user(session, user)
     macro = await _find_macro(session, actor, macro_id)
     if macro is None:
-        return _not_found(request)
+        return not_found(request)
     if not _may_change(actor, macro):
         return _macro_forbidden(request)
     lang = page_language(request)
@@ -1016,7 +1009,7 @@ async def update_macro(
         errors = _macro_errors(error, data)
     macro = await _find_macro(session, actor, macro_id)
     if macro is None:
-        return _not_found(request)
+        return not_found(request)
     return await _macro_page(
         request, session, actor, macro, status_code=400, values=data.values, errors=errors
     )
@@ -1029,7 +1022,7 @@ async def confirm_delete_macro(
     actor = await auth_service.actor_for_user(session, user)
     macro = await _find_macro(session, actor, macro_id)
     if macro is None:
-        return _not_found(request)
+        return not_found(request)
     if not _may_change(actor, macro):
         return _macro_forbidden(request)
     return render(request, "admin/automation_delete.html", kind="macro", thing=macro,
@@ -1047,5 +1040,5 @@ async def delete_macro(
 
     error = await attempt(session, call)
     if error is not None:
-        return _macro_forbidden(request) if error.status_code == 403 else _not_found(request)
+        return _macro_forbidden(request) if error.status_code == 403 else not_found(request)
     return see_other(f"{MACROS}?saved=deleted")

@@ -27,8 +27,20 @@ async def admin_actor(session: AsyncSession, user: Any) -> Actor:
     return actor
 
 
+async def admin_or_none(session: AsyncSession, user: Any) -> Actor | None:
+    """The page user's actor when an admin; None (answer with ``forbidden``) otherwise."""
+    try:
+        return await admin_actor(session, user)
+    except NotAdmin:
+        return None
+
+
 def forbidden(request: Request) -> Response:
     return render(request, "admin/forbidden.html", status_code=403)
+
+
+def not_found(request: Request) -> Response:
+    return render(request, "admin/not_found.html", status_code=404)
 
 
 def validation_errors(exc: ValidationError) -> dict[str, str]:

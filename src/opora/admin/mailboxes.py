@@ -24,7 +24,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.admin.common import NotAdmin, admin_actor, domain_error, forbidden, validation_errors
+from opora.admin.common import (
+    admin_or_none,
+    domain_error,
+    forbidden,
+    not_found,
+    validation_errors,
+)
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.channels.email import imap, service
@@ -122,22 +128,11 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-async def _admin(session: AsyncSession, user: Any) -> Actor | None:
-    try:
-        return await admin_actor(session, user)
-    except NotAdmin:
-        return None
-
-
 async def _find(session: AsyncSession, actor: Actor, mailbox_id: int) -> Mailbox | None:
     try:
         return await service.get_mailbox(session, actor=actor, mailbox_id=mailbox_id)
     except OporaError:
         return None
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "admin/not_found.html", status_code=404)
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -147,7 +142,7 @@ def _not_found(request: Request) -> Response:
 async def mailboxes_page(
     request: Request, session: Session, user: PageUser, saved: str | None = None
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     mailboxes = await service.list_mailboxes(session, actor=actor)
@@ -198,7 +193,7 @@ async def _mailbox_page(
 
 @router.get("/mailboxes/new")
 async def new_mailbox_page(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     return await _mailbox_page(request, session, actor, None)
@@ -206,7 +201,7 @@ async def new_mailbox_page(request: Request, session: Session, user: PageUser) -
 
 @router.post("/mailboxes/new")
 async def create_mailbox(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     form = await request.form()
@@ -235,12 +230,12 @@ async def create_mailbox(request: Request, session: Session, user: PageUser) -> 
 async def mailbox_page(
     request: Request, session: Session, user: PageUser, mailbox_id: int, saved: str | None = None
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     mailbox = await _find(session, actor, mailbox_id)
     if mailbox is None:
-        return _not_found(request)
+        return not_found(request)
     chosen = saved if saved in ("created", "saved", "polling") else None
     return await _mailbox_page(request, session, actor, mailbox, saved=chosen)
 
@@ -249,7 +244,7 @@ async def mailbox_page(
 async def update_mailbox(
     request: Request, session: Session, user: PageUser, mailbox_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     form = await request.form()
@@ -265,7 +260,7 @@ async def update_mailbox(
     error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
-            return _not_found(request)
+            return not_found(request)
         errors = domain_error(error)
         return await _mailbox_again(request, session, actor, mailbox_id, errors, values)
     return see_other(f"/admin/mailboxes/{mailbox_id}?saved=saved")
@@ -283,7 +278,7 @@ async def _mailbox_again(
     undid the use case)."""
     mailbox = await _find(session, actor, mailbox_id)
     if mailbox is None:
-        return _not_found(request)
+        return not_found(request)
     return await _mailbox_page(
         request, session, actor, mailbox, status_code=400, errors=errors, values=values
     )
@@ -295,12 +290,12 @@ async def check_mailbox(
 ) -> Response:
     """Connect to the mailbox's IMAP server as stored and count what is there (changes
     nothing); the edit page says how it went."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     mailbox = await _find(session, actor, mailbox_id)
     if mailbox is None:
-        return _not_found(request)
+        return not_found(request)
     try:
         check = await service.check_mailbox_connection(
             session, actor=actor, mailbox_id=mailbox.id,
@@ -316,12 +311,12 @@ async def poll_mailbox(
     request: Request, session: Session, user: PageUser, mailbox_id: int
 ) -> Response:
     """Fetch the mailbox's mail now: a job the worker runs within seconds."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     mailbox = await _find(session, actor, mailbox_id)
     if mailbox is None:
-        return _not_found(request)
+        return not_found(request)
     try:
         await service.request_poll(session, actor=actor, mailbox_id=mailbox.id)
     except service.NotImap:
@@ -333,12 +328,12 @@ async def poll_mailbox(
 async def confirm_delete_mailbox(
     request: Request, session: Session, user: PageUser, mailbox_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     mailbox = await _find(session, actor, mailbox_id)
     if mailbox is None:
-        return _not_found(request)
+        return not_found(request)
     return render(request, "admin/mailbox_delete.html", mailbox=mailbox)
 
 
@@ -346,7 +341,7 @@ async def confirm_delete_mailbox(
 async def delete_mailbox(
     request: Request, session: Session, user: PageUser, mailbox_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
 
@@ -354,7 +349,7 @@ async def delete_mailbox(
         await service.delete_mailbox(session, actor=actor, mailbox_id=mailbox_id)
 
     if await attempt(session, call) is not None:
-        return _not_found(request)
+        return not_found(request)
     return see_other("/admin/mailboxes?saved=deleted")
 
 
@@ -369,7 +364,7 @@ async def mail_log_page(
     status: str | None = None,
     before_id: str | None = None,
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     chosen = status or None
@@ -403,16 +398,16 @@ async def mail_log_page(
 @router.get("/mail-log/{inbound_id}/original")
 async def original(request: Request, session: Session, user: PageUser, inbound_id: int) -> Response:
     """The message exactly as it arrived (``.eml``)."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     try:
         record = await service.get_inbound(session, actor=actor, inbound_id=inbound_id)
     except OporaError:
-        return _not_found(request)
+        return not_found(request)
     store = BlobStore(request.app.state.settings.attachments_dir)
     if not store.exists(record.raw_sha256):
-        return _not_found(request)
+        return not_found(request)
     return file_response(
         store.read(record.raw_sha256), filename=f"message-{record.id}.eml",
         content_type="message/rfc822",

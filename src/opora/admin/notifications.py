@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.admin.common import NotAdmin, admin_actor, forbidden
+from opora.admin.common import NotAdmin, admin_actor, forbidden, not_found
 from opora.auth.actor import Actor
 from opora.errors import OporaError
 from opora.notifications import catalog, templates
@@ -44,10 +44,6 @@ def variables(language: str) -> list[tuple[str, str]]:
             yield prefix, str(value)
 
     return list(walk("", catalog.SAMPLE[language]))
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "admin/not_found.html", status_code=404)
 
 
 def _url(key: str, language: str) -> str:
@@ -82,7 +78,7 @@ async def _template_page(
     try:
         view = await templates.get_template(session, actor=actor, key=key, language=language)
     except OporaError:
-        return _not_found(request)
+        return not_found(request)
     return render(
         request,
         "admin/notification.html",
@@ -135,7 +131,7 @@ async def save_or_preview_template(
                 body=values["body"],
             )  # fmt: skip
         except templates.TemplateNotFound:
-            return _not_found(request)
+            return not_found(request)
         except OporaError as exc:
             return await _template_page(
                 request, session, actor, key, language, status_code=400,
@@ -154,7 +150,7 @@ async def save_or_preview_template(
     error = await attempt(session, call)
     if error is not None:
         if error.status_code == 404:
-            return _not_found(request)
+            return not_found(request)
         return await _template_page(
             request, session, actor, key, language, status_code=400,
             errors={error.field or "body": error.message}, values=values,
@@ -173,7 +169,7 @@ async def confirm_reset_template(
     try:
         view = await templates.get_template(session, actor=actor, key=key, language=language)
     except OporaError:
-        return _not_found(request)
+        return not_found(request)
     return render(
         request, "admin/notification_reset.html", template=view, spec=catalog.BY_KEY[view.key]
     )
@@ -192,5 +188,5 @@ async def reset_template(
         await templates.reset_template(session, actor=actor, key=key, language=language)
 
     if await attempt(session, call) is not None:
-        return _not_found(request)
+        return not_found(request)
     return see_other(f"{_url(key, language)}?saved=reset")

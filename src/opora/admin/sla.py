@@ -39,7 +39,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from opora.admin.common import NotAdmin, admin_actor, forbidden, validation_errors
+from opora.admin.common import (
+    admin_or_none,
+    forbidden,
+    not_found,
+    validation_errors,
+)
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.automation.conditions import EVENTS, SLA_TARGETS, ops_for
@@ -89,17 +94,6 @@ POLICY_SKIPPED_OPS = ("changed", "changed_to", "changed_from")
 _DIGITS = re.compile(r"\d{1,6}", re.ASCII)
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 _HOLIDAY_LINE = re.compile(r"holidays\.line(\d+)")
-
-
-async def _admin(session: AsyncSession, user: Any) -> Actor | None:
-    try:
-        return await admin_actor(session, user)
-    except NotAdmin:
-        return None
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "admin/not_found.html", status_code=404)
 
 
 def _duration_parts(minutes: int) -> tuple[str, str]:
@@ -360,7 +354,7 @@ async def sla_page(
     saved: str | None = None,
     applied: str | None = None,
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     policies = await service.list_policies(session, actor=actor)
@@ -394,7 +388,7 @@ def _flat(policy: SlaPolicy) -> list[Any]:
 @router.post("/sla/apply")
 async def apply_policies(request: Request, session: Session, user: PageUser) -> Response:
     """Give every open ticket the policy it matches now; the list says how many."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     count = await service.apply_to_open(session, actor=actor)
@@ -567,7 +561,7 @@ def _calendar_checks(data: CalendarForm) -> dict[str, str]:
 
 @router.get("/sla/calendars/new")
 async def new_calendar_page(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     return await _calendar_page(request, None, user=user)
@@ -575,7 +569,7 @@ async def new_calendar_page(request: Request, session: Session, user: PageUser) 
 
 @router.post("/sla/calendars/new")
 async def create_calendar(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     data = _calendar_form(await request.form())
@@ -609,12 +603,12 @@ async def create_calendar(request: Request, session: Session, user: PageUser) ->
 async def calendar_page(
     request: Request, session: Session, user: PageUser, calendar_id: int, saved: str | None = None
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     calendar = await _find_calendar(session, actor, calendar_id)
     if calendar is None:
-        return _not_found(request)
+        return not_found(request)
     chosen = saved if saved in ("created", "saved", "imported") else None
     return await _calendar_page(request, calendar, saved=chosen)
 
@@ -623,7 +617,7 @@ async def calendar_page(
 async def update_calendar(
     request: Request, session: Session, user: PageUser, calendar_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     data = _calendar_form(await request.form())
@@ -647,11 +641,11 @@ async def update_calendar(
         if error is None:
             return see_other(f"/admin/sla/calendars/{calendar_id}?saved=saved")
         if error.status_code == 404:
-            return _not_found(request)
+            return not_found(request)
         errors, bad = _calendar_errors(error, data)
     calendar = await _find_calendar(session, actor, calendar_id)
     if calendar is None:
-        return _not_found(request)
+        return not_found(request)
     return await _calendar_page(
         request, calendar, status_code=400, values=data.values, errors=errors, bad_holiday=bad
     )
@@ -662,12 +656,12 @@ async def import_holidays(
     request: Request, session: Session, user: PageUser, calendar_id: int
 ) -> Response:
     """Holidays from a CSV file (a date a line, a name after it): added, or replacing."""
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     calendar = await _find_calendar(session, actor, calendar_id)
     if calendar is None:
-        return _not_found(request)
+        return not_found(request)
     form = await request.form()
     replace = form.get("mode") == "replace"
     upload = form.get("file")
@@ -712,12 +706,12 @@ async def _calendar_user(session: AsyncSession, actor: Actor, calendar_id: int) 
 async def confirm_delete_calendar(
     request: Request, session: Session, user: PageUser, calendar_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     calendar = await _find_calendar(session, actor, calendar_id)
     if calendar is None:
-        return _not_found(request)
+        return not_found(request)
     return render(
         request, "admin/sla_delete.html", kind="calendar", thing=calendar,
         in_use=await _calendar_user(session, actor, calendar_id), refused=None,
@@ -728,7 +722,7 @@ async def confirm_delete_calendar(
 async def delete_calendar(
     request: Request, session: Session, user: PageUser, calendar_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
 
@@ -740,7 +734,7 @@ async def delete_calendar(
         return see_other("/admin/sla?saved=calendar-deleted")
     calendar = await _find_calendar(session, actor, calendar_id)
     if calendar is None:
-        return _not_found(request)
+        return not_found(request)
     return render(
         request, "admin/sla_delete.html", status_code=409, kind="calendar", thing=calendar,
         in_use=await _calendar_user(session, actor, calendar_id), refused=error.message,
@@ -897,7 +891,7 @@ def _schema_errors(exc: ValidationError) -> dict[str, str]:
 
 @router.get("/sla/policies/new")
 async def new_policy_page(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     return await _policy_page(request, session, actor, None)
@@ -905,7 +899,7 @@ async def new_policy_page(request: Request, session: Session, user: PageUser) ->
 
 @router.post("/sla/policies/new")
 async def create_policy(request: Request, session: Session, user: PageUser) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     form = await request.form()
@@ -939,12 +933,12 @@ async def create_policy(request: Request, session: Session, user: PageUser) -> R
 async def policy_page(
     request: Request, session: Session, user: PageUser, policy_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     policy = await _find_policy(session, actor, policy_id)
     if policy is None:
-        return _not_found(request)
+        return not_found(request)
     return await _policy_page(request, session, actor, policy)
 
 
@@ -952,7 +946,7 @@ async def policy_page(
 async def update_policy(
     request: Request, session: Session, user: PageUser, policy_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     form = await request.form()
@@ -972,11 +966,11 @@ async def update_policy(
         if error is None:
             return see_other("/admin/sla?saved=policy-saved")
         if error.status_code == 404:
-            return _not_found(request)
+            return not_found(request)
         errors = _policy_errors(error)
     policy = await _find_policy(session, actor, policy_id)
     if policy is None:
-        return _not_found(request)
+        return not_found(request)
     return await _policy_page(
         request, session, actor, policy, status_code=400, values=data.values, errors=errors,
         words=words,
@@ -987,12 +981,12 @@ async def update_policy(
 async def confirm_delete_policy(
     request: Request, session: Session, user: PageUser, policy_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     policy = await _find_policy(session, actor, policy_id)
     if policy is None:
-        return _not_found(request)
+        return not_found(request)
     return render(
         request, "admin/sla_delete.html", kind="policy", thing=policy, in_use=None, refused=None
     )
@@ -1002,7 +996,7 @@ async def confirm_delete_policy(
 async def delete_policy(
     request: Request, session: Session, user: PageUser, policy_id: int
 ) -> Response:
-    actor = await _admin(session, user)
+    actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
 
@@ -1010,5 +1004,5 @@ async def delete_policy(
         await service.delete_policy(session, actor=actor, policy_id=policy_id)
 
     if await attempt(session, call) is not None:
-        return _not_found(request)
+        return not_found(request)
     return see_other("/admin/sla?saved=policy-deleted")

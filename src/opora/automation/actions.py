@@ -83,6 +83,7 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "webhook": ("url", "?method", "?headers", "?body"),
 }
 KINDS: tuple[str, ...] = tuple(_PARAMS)
+LINE_KINDS = ("escalate", "deescalate")  # move the ticket between lines
 _DEFAULTS: dict[tuple[str, str], Any] = {
     ("webhook", "method"): "POST",
     ("webhook", "headers"): MappingProxyType({}),

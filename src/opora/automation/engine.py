@@ -64,7 +64,7 @@ from opora import events, jobs
 from opora.auth import repository as users
 from opora.auth.actor import Actor, system_actor
 from opora.auth.models import Group, User
-from opora.automation.actions import KINDS, Action, parse_actions
+from opora.automation.actions import KINDS, LINE_KINDS, Action, parse_actions
 from opora.automation.conditions import (
     EVENTS,
     Conditions,
@@ -78,7 +78,8 @@ from opora.automation.placeholders import render_placeholders
 from opora.automation.snapshot import add_ages, build
 from opora.channels.email import outbound
 from opora.config import load_secret_key
-from opora.contacts.models import Contact, ContactIdentity, IdentityKind, Organization
+from opora.contacts import repository as contacts_repository
+from opora.contacts.models import Contact, Organization
 from opora.errors import OporaError
 from opora.kit.labels import label as value_label
 from opora.kit.time import utcnow
@@ -103,7 +104,6 @@ clock: Callable[[], Any] = utcnow
 _CACHE_KEY = "automation"
 _STATE_KEY = "opora.automation.transaction"
 _MESSAGES = ("add_note", "reply")
-_LINES = ("escalate", "deescalate")
 _ROUTING = ("assign_round_robin", "assign_least_loaded")
 
 
@@ -113,16 +113,6 @@ def rule_label(kind: str, name: str) -> str:
 
 
 # --- placeholders ---------------------------------------------------------------------------
-
-
-async def _email_of(session: AsyncSession, contact_id: int) -> str | None:
-    stmt = (
-        select(ContactIdentity.value)
-        .where(ContactIdentity.contact_id == contact_id, ContactIdentity.kind == IdentityKind.EMAIL)
-        .order_by(ContactIdentity.is_primary.desc(), ContactIdentity.id)
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def _agent_url(session: AsyncSession, ticket: Ticket) -> str:
@@ -162,7 +152,8 @@ async def placeholder_values(
         ),
         "contact.name": name,
         "contact.first_name": name.split()[0] if name else "",
-        "contact.email": (await _email_of(session, ticket.requester_id)) or "",
+        "contact.email": (await contacts_repository.primary_email(session, ticket.requester_id))
+        or "",
         "agent.name": agent_name,
         "organization.name": organization.name if organization else "",
         "group.name": group.name if group else "",
@@ -256,11 +247,11 @@ async def describe_actions(
             else:
                 shown = ", ".join(value) if isinstance(value, tuple) else value
                 lines.append(say(kind, p["key"], shown))
-        elif kind in _LINES and p.get("group_id") is not None:
+        elif kind in LINE_KINDS and p.get("group_id") is not None:
             group = await session.get(Group, p["group_id"])
             name = group.name if group else f"#{p['group_id']}"
             lines.append(say(f"{kind}_to", name, p["reason"]))
-        elif kind in _LINES:
+        elif kind in LINE_KINDS:
             lines.append(say(kind, p["reason"]))
         elif kind == "notify_email":
             to = p["to"]
@@ -301,7 +292,7 @@ async def execute_actions(
         if action.kind in _MESSAGES:
             await _message(session, ticket_id, action, actor)
     for action in actions:
-        if action.kind in _LINES:
+        if action.kind in LINE_KINDS:
             data = EscalateIn(
                 reason=action.params["reason"], group_id=action.params.get("group_id")
             )
@@ -402,7 +393,7 @@ async def _notify(
     if customer:
         if quiet:
             return  # never answer automatic mail with automatic mail
-        email = await _email_of(session, ticket.requester_id)
+        email = await contacts_repository.primary_email(session, ticket.requester_id)
         if not email:
             return  # a Telegram or phone customer without an address
         if f"[#{ticket.number}]" not in subject:

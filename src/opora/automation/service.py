@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opora.auth.actor import Actor, require_admin, require_agent, system_actor
 from opora.auth.models import Group, User
 from opora.automation import engine
-from opora.automation.actions import Action, actions_to_spec, parse_actions
+from opora.automation.actions import LINE_KINDS, Action, actions_to_spec, parse_actions
 from opora.automation.conditions import (
     EVENTS,
     Condition,
@@ -164,15 +164,12 @@ def _time_rule_conditions(spec: Any) -> Conditions:
     return conditions
 
 
-_LINE_KINDS = ("escalate", "deescalate")
-
-
 async def _check_references(session: AsyncSession, actions: Sequence[Action]) -> None:
     """The groups, agents and custom fields the actions name exist (and a field's value
     fits it), so a rule is refused now rather than failing on every ticket later."""
     for i, action in enumerate(actions):
         p = action.params
-        if action.kind == "set_group" or (action.kind in _LINE_KINDS and "group_id" in p):
+        if action.kind == "set_group" or (action.kind in LINE_KINDS and "group_id" in p):
             group = await session.get(Group, p["group_id"])
             if group is None or not group.is_active:
                 raise InvalidInput(

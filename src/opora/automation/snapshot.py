@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.contacts.models import Contact, ContactIdentity, IdentityKind, Organization
+from opora.contacts import repository as contacts_repository
+from opora.contacts.models import Contact, Organization
 from opora.sla.calendar import BusinessCalendar, business_minutes_between, is_open
 from opora.tickets.models import Message, Tag, Ticket, TicketTag
 
@@ -42,17 +43,7 @@ async def requester_facts(session: AsyncSession, ticket: Ticket) -> dict[str, An
     contact = await session.get(Contact, ticket.requester_id)
     if contact is not None:
         facts["requester.language"] = contact.language
-        email = (
-            await session.execute(
-                select(ContactIdentity.value)
-                .where(
-                    ContactIdentity.contact_id == contact.id,
-                    ContactIdentity.kind == IdentityKind.EMAIL,
-                )
-                .order_by(ContactIdentity.is_primary.desc(), ContactIdentity.id)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        email = await contacts_repository.primary_email(session, contact.id)
         if email:
             facts["requester.email_domain"] = email.rpartition("@")[2].lower()
     if ticket.organization_id is not None:

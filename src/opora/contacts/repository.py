@@ -58,6 +58,17 @@ async def identities_of(session: AsyncSession, contact_ids: list[int]) -> list[C
     return list((await session.execute(stmt)).scalars())
 
 
+async def primary_email(session: AsyncSession, contact_id: int) -> str | None:
+    """The contact's email address: the primary one, else the first added."""
+    stmt = (
+        select(ContactIdentity.value)
+        .where(ContactIdentity.contact_id == contact_id, ContactIdentity.kind == IdentityKind.EMAIL)
+        .order_by(ContactIdentity.is_primary.desc(), ContactIdentity.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def organization_by_domain(session: AsyncSession, domain: str) -> Organization | None:
     # domains are few per organization; the JSON list is matched in Python
     stmt = select(Organization).where(Organization.domains.is_not(None))

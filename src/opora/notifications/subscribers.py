@@ -39,7 +39,8 @@ from opora import events
 from opora.auth.models import Group, User
 from opora.channels.email import outbound
 from opora.config import load_secret_key
-from opora.contacts.models import Contact, ContactIdentity, IdentityKind
+from opora.contacts import repository as contacts_repository
+from opora.contacts.models import Contact
 from opora.kit.labels import label
 from opora.kit.time import utcnow
 from opora.notifications import templates
@@ -113,16 +114,6 @@ def _ru_genitive(phrase: str) -> str:
     return f"{number} {_RU_GENITIVE.get(unit, unit)}" if unit else phrase
 
 
-async def _email_of(session: AsyncSession, contact_id: int) -> str | None:
-    stmt = (
-        select(ContactIdentity.value)
-        .where(ContactIdentity.contact_id == contact_id, ContactIdentity.kind == IdentityKind.EMAIL)
-        .order_by(ContactIdentity.is_primary.desc(), ContactIdentity.id)
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def _follower_emails(session: AsyncSession, ticket: Ticket) -> list[str]:
     stmt = select(TicketFollower.contact_id).where(
         TicketFollower.ticket_id == ticket.id, TicketFollower.contact_id.is_not(None)
@@ -130,7 +121,7 @@ async def _follower_emails(session: AsyncSession, ticket: Ticket) -> list[str]:
     emails = []
     for contact_id in (await session.execute(stmt)).scalars():
         if contact_id is not None and contact_id != ticket.requester_id:
-            email = await _email_of(session, contact_id)
+            email = await contacts_repository.primary_email(session, contact_id)
             if email:
                 emails.append(email)
     return emails
@@ -207,7 +198,7 @@ async def _send_customer(
     requester = await session.get(Contact, ticket.requester_id)
     if requester is None:
         return
-    email = await _email_of(session, requester.id)
+    email = await contacts_repository.primary_email(session, requester.id)
     if not email:
         return  # a Telegram or phone customer without an address: nothing to email
     context = await _customer_context(session, ticket, requester, email)
@@ -241,7 +232,7 @@ async def _send_agent(
         "ticket": _ticket_context(ticket, user.language, _agent_url(session, ticket)),
         "contact": {
             "name": requester.name if requester else "",
-            "email": (await _email_of(session, ticket.requester_id)) or "",
+            "email": (await contacts_repository.primary_email(session, ticket.requester_id)) or "",
         },
         "handler": await _handler_name(session, ticket, user.language),
         "expected": None,
