@@ -567,36 +567,60 @@ async def new_calendar_page(request: Request, session: Session, user: PageUser) 
     return await _calendar_page(request, None, user=user)
 
 
-@router.post("/sla/calendars/new")
-async def create_calendar(request: Request, session: Session, user: PageUser) -> Response:
+async def _save_calendar(
+    request: Request, session: AsyncSession, user: Any, calendar_id: int | None
+) -> Response:
+    """Create (``calendar_id`` None) or change a calendar from the form; a refusal shows
+    the form again with the input kept."""
     actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
     data = _calendar_form(await request.form())
     errors = _calendar_checks(data)
+    model = CalendarCreate if calendar_id is None else CalendarUpdate
     try:
-        schema = CalendarCreate(
+        schema = model(
             name=data.values["name"], timezone=data.values["timezone"],
             hours=data.hours, holidays=data.holidays,
         )  # fmt: skip
     except ValidationError as exc:
         errors = {**validation_errors(exc), **errors}
-    if errors:
-        return await _calendar_page(
-            request, None, status_code=400, values=data.values, errors=errors
-        )
-    created: list[BusinessCalendar] = []
+    bad = None
+    if not errors:
+        saved: list[BusinessCalendar] = []
 
-    async def call() -> None:
-        created.append(await service.create_calendar(session, actor=actor, data=schema))
+        async def call() -> None:
+            if calendar_id is None:
+                assert isinstance(schema, CalendarCreate)
+                saved.append(await service.create_calendar(session, actor=actor, data=schema))
+            else:
+                assert isinstance(schema, CalendarUpdate)
+                saved.append(
+                    await service.update_calendar(
+                        session, actor=actor, calendar_id=calendar_id, data=schema
+                    )
+                )
 
-    error = await attempt(session, call)
-    if error is not None:
+        error = await attempt(session, call)
+        if error is None:
+            outcome = "created" if calendar_id is None else "saved"
+            return see_other(f"/admin/sla/calendars/{saved[0].id}?saved={outcome}")
+        if error.status_code == 404 and calendar_id is not None:
+            return not_found(request)
         errors, bad = _calendar_errors(error, data)
-        return await _calendar_page(
-            request, None, status_code=400, values=data.values, errors=errors, bad_holiday=bad
-        )
-    return see_other(f"/admin/sla/calendars/{created[0].id}?saved=created")
+    calendar = None
+    if calendar_id is not None:
+        calendar = await _find_calendar(session, actor, calendar_id)
+        if calendar is None:
+            return not_found(request)
+    return await _calendar_page(
+        request, calendar, status_code=400, values=data.values, errors=errors, bad_holiday=bad
+    )
+
+
+@router.post("/sla/calendars/new")
+async def create_calendar(request: Request, session: Session, user: PageUser) -> Response:
+    return await _save_calendar(request, session, user, None)
 
 
 @router.get("/sla/calendars/{calendar_id}")
@@ -617,38 +641,7 @@ async def calendar_page(
 async def update_calendar(
     request: Request, session: Session, user: PageUser, calendar_id: int
 ) -> Response:
-    actor = await admin_or_none(session, user)
-    if actor is None:
-        return forbidden(request)
-    data = _calendar_form(await request.form())
-    errors = _calendar_checks(data)
-    try:
-        schema = CalendarUpdate(
-            name=data.values["name"], timezone=data.values["timezone"],
-            hours=data.hours, holidays=data.holidays,
-        )  # fmt: skip
-    except ValidationError as exc:
-        errors = {**validation_errors(exc), **errors}
-    bad = None
-    if not errors:
-
-        async def call() -> None:
-            await service.update_calendar(
-                session, actor=actor, calendar_id=calendar_id, data=schema
-            )
-
-        error = await attempt(session, call)
-        if error is None:
-            return see_other(f"/admin/sla/calendars/{calendar_id}?saved=saved")
-        if error.status_code == 404:
-            return not_found(request)
-        errors, bad = _calendar_errors(error, data)
-    calendar = await _find_calendar(session, actor, calendar_id)
-    if calendar is None:
-        return not_found(request)
-    return await _calendar_page(
-        request, calendar, status_code=400, values=data.values, errors=errors, bad_holiday=bad
-    )
+    return await _save_calendar(request, session, user, calendar_id)
 
 
 @router.post("/sla/calendars/{calendar_id}/holidays")
@@ -897,8 +890,11 @@ async def new_policy_page(request: Request, session: Session, user: PageUser) ->
     return await _policy_page(request, session, actor, None)
 
 
-@router.post("/sla/policies/new")
-async def create_policy(request: Request, session: Session, user: PageUser) -> Response:
+async def _save_policy(
+    request: Request, session: AsyncSession, user: Any, policy_id: int | None
+) -> Response:
+    """Create (``policy_id`` None) or change a policy from the form; a refusal shows the
+    form again with the input kept."""
     actor = await admin_or_none(session, user)
     if actor is None:
         return forbidden(request)
@@ -907,26 +903,40 @@ async def create_policy(request: Request, session: Session, user: PageUser) -> R
     data = _policy_form(form, words)
     errors = dict(data.errors)
     try:
-        schema = PolicyCreate(**data.args)
+        schema = (PolicyCreate if policy_id is None else PolicyUpdate)(**data.args)
     except ValidationError as exc:
         errors = {**_schema_errors(exc), **errors}
-    if errors:
-        return await _policy_page(
-            request, session, actor, None, status_code=400, values=data.values, errors=errors,
-            words=words,
-        )  # fmt: skip
-    created: list[SlaPolicy] = []
+    if not errors:
 
-    async def call() -> None:
-        created.append(await service.create_policy(session, actor=actor, data=schema))
+        async def call() -> None:
+            if policy_id is None:
+                assert isinstance(schema, PolicyCreate)
+                await service.create_policy(session, actor=actor, data=schema)
+            else:
+                assert isinstance(schema, PolicyUpdate)
+                await service.update_policy(session, actor=actor, policy_id=policy_id, data=schema)
 
-    error = await attempt(session, call)
-    if error is not None:
-        return await _policy_page(
-            request, session, actor, None, status_code=400, values=data.values,
-            errors=_policy_errors(error), words=words,
-        )  # fmt: skip
-    return see_other("/admin/sla?saved=policy-created")
+        error = await attempt(session, call)
+        if error is None:
+            outcome = "policy-created" if policy_id is None else "policy-saved"
+            return see_other(f"/admin/sla?saved={outcome}")
+        if error.status_code == 404 and policy_id is not None:
+            return not_found(request)
+        errors = _policy_errors(error)
+    policy = None
+    if policy_id is not None:
+        policy = await _find_policy(session, actor, policy_id)
+        if policy is None:
+            return not_found(request)
+    return await _policy_page(
+        request, session, actor, policy, status_code=400, values=data.values, errors=errors,
+        words=words,
+    )  # fmt: skip
+
+
+@router.post("/sla/policies/new")
+async def create_policy(request: Request, session: Session, user: PageUser) -> Response:
+    return await _save_policy(request, session, user, None)
 
 
 @router.get("/sla/policies/{policy_id}")
@@ -946,35 +956,7 @@ async def policy_page(
 async def update_policy(
     request: Request, session: Session, user: PageUser, policy_id: int
 ) -> Response:
-    actor = await admin_or_none(session, user)
-    if actor is None:
-        return forbidden(request)
-    form = await request.form()
-    words = await condition_words(session, actor, page_language(request))
-    data = _policy_form(form, words)
-    errors = dict(data.errors)
-    try:
-        schema = PolicyUpdate(**data.args)
-    except ValidationError as exc:
-        errors = {**_schema_errors(exc), **errors}
-    if not errors:
-
-        async def call() -> None:
-            await service.update_policy(session, actor=actor, policy_id=policy_id, data=schema)
-
-        error = await attempt(session, call)
-        if error is None:
-            return see_other("/admin/sla?saved=policy-saved")
-        if error.status_code == 404:
-            return not_found(request)
-        errors = _policy_errors(error)
-    policy = await _find_policy(session, actor, policy_id)
-    if policy is None:
-        return not_found(request)
-    return await _policy_page(
-        request, session, actor, policy, status_code=400, values=data.values, errors=errors,
-        words=words,
-    )  # fmt: skip
+    return await _save_policy(request, session, user, policy_id)
 
 
 @router.get("/sla/policies/{policy_id}/delete")
