@@ -425,6 +425,7 @@ async def test_the_ticket_page_shows_business_time_left(
     by_name = {v.name: v for v in view.targets}
     # the first response was due Friday 18:00: 10 business minutes overdue on Monday 09:10
     assert by_name["first_response"].business_minutes_left == pytest.approx(-10)
+    assert by_name["first_response"].state == "breached"  # before the sweep records it
     # the resolution: 480 minutes, 60 used on Friday and 10 on Monday
     assert by_name["resolution"].business_minutes_left == pytest.approx(410)
     assert by_name["resolution"].state == "running"

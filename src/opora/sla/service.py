@@ -699,8 +699,10 @@ async def ticket_sla_view(
                 if due_at > now
                 else -business_minutes_between(due_at, now, calendar)
             )
+        # past due is breached at once, before the sweep records it
+        overdue = left is not None and left < 0
         status = "paused" if paused else (
-            "breached" if name in state.get("breached", []) else
+            "breached" if overdue or name in state.get("breached", []) else
             "warning" if name in state.get("warned", []) else "running"
         )  # fmt: skip
         views.append(TargetView(name, due_at, left, status))
