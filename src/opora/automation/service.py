@@ -680,12 +680,16 @@ def _visible_macros(actor: Actor) -> Select[Macro]:
     return select(Macro).where(or_(Macro.owner_id.is_(None), Macro.owner_id == actor.id))
 
 
-async def list_macros(session: AsyncSession, *, actor: Actor) -> list[Macro]:
-    """The shared macros and the actor's own, by position and name."""
+async def list_macros(
+    session: AsyncSession, *, actor: Actor, active_only: bool = False
+) -> list[Macro]:
+    """The shared macros and the actor's own, by position and name (``active_only``: the
+    ones that can be applied)."""
     require_agent(actor)
-    rows = await session.execute(
-        _visible_macros(actor).order_by(Macro.position, Macro.name, Macro.id)
-    )
+    stmt = _visible_macros(actor)
+    if active_only:
+        stmt = stmt.where(Macro.is_active.is_(True))
+    rows = await session.execute(stmt.order_by(Macro.position, Macro.name, Macro.id))
     return list(rows.scalars())
 
 

@@ -276,7 +276,7 @@ async def _page(
     linked = await service.linked_tickets(session, actor=actor, links=links)
     custom_defs = await fields_service.list_fields(session, entity="ticket")
     sla_view = await sla_service.ticket_sla_view(session, ticket)
-    macros = [m for m in await automation_service.list_macros(session, actor=actor) if m.is_active]
+    macros = await automation_service.list_macros(session, actor=actor, active_only=True)
     custom_edit = {
         d.key: (custom[d.key] if custom is not None and d.key in custom
                 else _shown_value(d, ticket.custom_fields.get(d.key)))
