@@ -226,6 +226,38 @@ async def phone_page(
         yield p
 
 
+# The innermost elements that stick out on the right, to say what makes a page scroll.
+STICKING_OUT = """
+() => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1
+    && ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 3)
+  .map((el) => {
+    const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/) : [];
+    return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+      + classes.filter(Boolean).map((c) => "." + c).join("");
+  })
+"""
+SIDEWAYS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+
+
+async def sideways_scroll(page: Page, settle_seconds: float = 3.0) -> str | None:
+    """None when the page fits its window's width; otherwise what sticks out.
+
+    A page caught mid-swap (an htmx swap, a live count reload, a busy CI machine) may be
+    wider for a moment, so the width is checked until it fits or ``settle_seconds`` pass;
+    a page that stays wider is reported with the elements that stick out."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        scroll_width, inner_width = await page.evaluate(SIDEWAYS)
+        if scroll_width <= inner_width + 1:
+            return None
+        if time.monotonic() >= deadline:
+            culprits = ", ".join(await page.evaluate(STICKING_OUT))
+            return f"scrolls sideways ({scroll_width}px > {inner_width}px): {culprits}"
+        await asyncio.sleep(0.1)
+
+
 Screenshot = Callable[..., Awaitable[Path]]
 
 

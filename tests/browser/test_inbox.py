@@ -13,13 +13,11 @@ from opora.db import Database
 from opora.tickets import service as tickets_service
 from opora.tickets.models import Priority, TicketStatus
 from opora.tickets.schemas import RequesterIn, TicketCreate
-from tests.browser.conftest import LiveServer, Screenshot
+from tests.browser.conftest import LiveServer, Screenshot, sideways_scroll
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
-
-NO_PAGE_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
 async def agent_with_tickets(live_server: LiveServer) -> tuple[str, dict[str, int]]:
@@ -76,7 +74,8 @@ class TestInbox:
             page.locator("#ticket-list tbody").get_by_text("Urgent", exact=True)
         ).to_be_visible()
         await expect(page.locator("#nav-inbox")).to_be_visible()
-        assert await page.evaluate(NO_PAGE_SCROLL)
+        sideways = await sideways_scroll(page)
+        assert sideways is None, sideways
         await screenshot(page, "desktop")
 
     async def test_a_view_click_swaps_the_list_and_changes_the_url(
@@ -115,5 +114,6 @@ class TestInbox:
         nav_box = await phone_page.locator("#view-nav").bounding_box()
         list_box = await phone_page.locator("#ticket-list").bounding_box()
         assert nav_box and list_box and nav_box["y"] < list_box["y"]  # the sidebar sits above
-        assert await phone_page.evaluate(NO_PAGE_SCROLL)
+        sideways = await sideways_scroll(phone_page)
+        assert sideways is None, sideways
         await screenshot(phone_page, "phone")

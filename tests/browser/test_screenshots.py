@@ -22,7 +22,7 @@ from opora.fields import service as fields_service
 from opora.fields.schemas import CustomFieldCreate
 from opora.tickets import service as tickets_service
 from opora.tickets.schemas import MessageCreate, RequesterIn, TicketCreate
-from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer, sideways_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -61,19 +61,6 @@ UNNAMED_CONTROLS = """
     .filter((el) => visible(el) && !named(el))
     .map((el) => el.outerHTML.slice(0, 160));
 }
-"""
-SIDEWAYS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
-# The innermost elements that stick out on the right, to say what makes a page scroll.
-STICKING_OUT = """
-() => [...document.querySelectorAll("body *")]
-  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1
-    && ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
-  .slice(0, 3)
-  .map((el) => {
-    const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/) : [];
-    return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-      + classes.filter(Boolean).map((c) => "." + c).join("");
-  })
 """
 
 
@@ -144,12 +131,9 @@ async def check_page(page: Page, name: str, size: str) -> list[str]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SCREENSHOTS / f"page-{name}-{size}.png", full_page=True)
     problems = []
-    scroll_width, inner_width = await page.evaluate(SIDEWAYS)
-    if scroll_width > inner_width + 1:
-        culprits = ", ".join(await page.evaluate(STICKING_OUT))
-        problems.append(
-            f"{name} @ {size}: scrolls sideways ({scroll_width}px > {inner_width}px): {culprits}"
-        )
+    sideways = await sideways_scroll(page)
+    if sideways:
+        problems.append(f"{name} @ {size}: {sideways}")
     for control in await page.evaluate(UNNAMED_CONTROLS):
         problems.append(f"{name} @ {size}: no accessible name: {control}")
     return problems

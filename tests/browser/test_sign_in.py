@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import LiveServer, Screenshot
+from tests.browser.conftest import LiveServer, Screenshot, sideways_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -117,12 +117,8 @@ class TestLayoutAndLabels:
     ) -> None:
         await phone_page.goto("/login")
         await phone_page.locator("#email").wait_for()
-        fits = await phone_page.evaluate(
-            "document.documentElement.scrollWidth <= window.innerWidth"
-        )
-        assert fits, await phone_page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        sideways = await sideways_scroll(phone_page)
+        assert sideways is None, sideways
         await screenshot(phone_page)
 
     async def test_every_input_has_an_accessible_label(

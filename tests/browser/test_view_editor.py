@@ -13,7 +13,7 @@ from opora.db import Database
 from opora.tickets import service as tickets_service
 from opora.tickets.models import Priority, TicketStatus
 from opora.tickets.schemas import RequesterIn, TicketCreate
-from tests.browser.conftest import LiveServer, Screenshot
+from tests.browser.conftest import LiveServer, Screenshot, sideways_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -130,6 +130,6 @@ class TestViewEditor:
         await phone_page.goto("/views/new?status=open&status=new&priority=urgent")
         await expect(phone_page.locator("#field_0")).to_have_value("status")
         await expect(phone_page.locator("#field_1")).to_have_value("priority")
-        no_page_scroll = "() => document.documentElement.scrollWidth <= window.innerWidth"
-        assert await phone_page.evaluate(no_page_scroll)
+        sideways = await sideways_scroll(phone_page)
+        assert sideways is None, sideways
         await screenshot(phone_page, "phone")
