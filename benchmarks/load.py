@@ -232,6 +232,7 @@ def load_sqlite(path: Path, ctx: dict[str, Any], n: int, rng: random.Random) -> 
                     )
                 },
                 "status_changed_at": sqlite_ts(t["updated_at"]),
+                "assigned_at": sqlite_ts(t["created_at"]) if t["assignee_id"] else None,
                 "last_customer_message_at": sqlite_ts(t["created_at"]),
             }
             for t in batch
@@ -240,10 +241,11 @@ def load_sqlite(path: Path, ctx: dict[str, Any], n: int, rng: random.Random) -> 
             "INSERT INTO tickets (id, number, subject, status, priority, type, channel, "
             "requester_id, organization_id, group_id, line, assignee_id, custom_fields, "
             "created_at, updated_at, first_responded_at, last_customer_message_at, solved_at, "
-            "closed_at, resolution, status_changed_at) VALUES (:id, :number, :subject, :status, "
-            ":priority, :type, :channel, :requester_id, :organization_id, :group_id, :line, "
-            ":assignee_id, :custom_fields, :created_at, :updated_at, :first_responded_at, "
-            ":last_customer_message_at, :solved_at, :closed_at, :resolution, :status_changed_at)",
+            "closed_at, resolution, status_changed_at, assigned_at) VALUES (:id, :number, "
+            ":subject, :status, :priority, :type, :channel, :requester_id, :organization_id, "
+            ":group_id, :line, :assignee_id, :custom_fields, :created_at, :updated_at, "
+            ":first_responded_at, :last_customer_message_at, :solved_at, :closed_at, "
+            ":resolution, :status_changed_at, :assigned_at)",
             rows,
         )
         conn.executemany(
@@ -331,14 +333,14 @@ async def load_postgres(url: str, ctx: dict[str, Any], n: int, rng: random.Rando
                     "requester_id", "organization_id", "group_id", "line", "assignee_id",
                     "custom_fields", "created_at", "updated_at", "first_responded_at",
                     "last_customer_message_at", "solved_at", "closed_at", "resolution",
-                    "status_changed_at",
+                    "status_changed_at", "assigned_at",
                 ],
                 records=[
                     (t["id"], t["number"], t["subject"], t["status"], t["priority"], t["type"],
                      t["channel"], t["requester_id"], t["organization_id"], t["group_id"],
                      t["line"], t["assignee_id"], "{}", t["created_at"], t["updated_at"],
                      t["first_responded_at"], t["created_at"], t["solved_at"], t["closed_at"],
-                     "{}", t["updated_at"])
+                     "{}", t["updated_at"], t["created_at"] if t["assignee_id"] else None)
                     for t in batch
                 ],
             )  # fmt: skip

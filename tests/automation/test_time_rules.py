@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from opora.automation import jobs as automation_jobs
+from opora.automation import passes
 from opora.automation import service as automation
-from opora.automation.models import AutomationRun
+from opora.automation.models import AutomationRun, TimeRuleProgress
 from opora.automation.schemas import TimeRulesRun
 from opora.config import Settings
 from opora.contacts.models import Organization
@@ -98,8 +99,8 @@ async def backdate(db: Database, ticket_id: int, **columns: datetime) -> None:
         await s.execute(update(Ticket).where(Ticket.id == ticket_id).values(**columns))
 
 
-async def run(db: Database, now: datetime | None = None) -> TimeRulesRun:
-    return await automation_jobs.run_time_rules(db, now=now)
+async def run(db: Database, now: datetime | None = None, **options: Any) -> TimeRulesRun:
+    return await automation_jobs.run_time_rules(db, now=now, **options)
 
 
 async def calendar(client: httpx.AsyncClient, company: Company) -> int:
@@ -326,3 +327,165 @@ async def test_admins_run_the_time_rules_now(
     assert r.status_code == 200, r.text
     assert r.json() == {"rules": 1, "checked": 1, "fired": 1, "failed": 0}
     assert (await load(db, t.id)).status == "solved"
+
+
+# --- the job's two passes (automation/passes.py), with slices of a few ids ---------------
+
+NOTE_NEW_FOR_AN_HOUR: dict[str, Any] = {
+    "name": "New for an hour",
+    "conditions": {"all": [
+        {"field": "status", "op": "is", "value": "new"},
+        {"field": "hours_since_created", "op": "gte", "value": 1},
+    ]},
+    "actions": [{"action": "add_note", "text": "An hour and nobody looked"}],
+}  # fmt: skip
+SPAN = 2  # ticket ids per slice of the sweep: a desk far bigger than one slice
+
+
+async def noted(db: Database, tickets: list[Ticket]) -> list[int]:
+    return [t.id for t in tickets if await timeline(db, t.id, "rule_applied")]
+
+
+async def progress_of(db: Database, rule_id: int) -> TimeRuleProgress | None:
+    async with db.unit_of_work(write=False) as s:
+        return await s.get(TimeRuleProgress, rule_id)
+
+
+class TestPasses:
+    async def test_a_ticket_that_changes_is_looked_at_next_run_wherever_the_sweep_is(
+        self, db: Database, company: Company
+    ) -> None:
+        await add_time_rule(db, "Call back", conditions={"all": [
+            {"field": "tags", "op": "contains", "value": "callback"},
+            {"field": "hours_since_created", "op": "gte", "value": 1},
+        ]}, actions=[{"action": "add_note", "text": "Call back"}])  # fmt: skip
+        made = [await new_ticket(db, company) for _ in range(8)]
+        for t in made:
+            await backdate(db, t.id, created_at=utcnow() - timedelta(hours=2))
+        first = await run(db, span=SPAN)
+        assert first.fired == 0
+        last = made[-1]  # far beyond the sweep's first slices
+        await update_ticket(db, company, last.id, add_tags=["callback"])
+        second = await run(db, span=SPAN)
+        assert second.fired == 1
+        assert await noted(db, made) == [last.id]
+
+    async def test_an_age_threshold_passed_since_the_last_run_is_found_without_a_change(
+        self, db: Database, company: Company
+    ) -> None:
+        await rule(db, NOTE_NEW_FOR_AN_HOUR)
+        now = utcnow()
+        made = [await new_ticket(db, company) for _ in range(8)]
+        for t in made:  # 59 minutes old and untouched since
+            at = now - timedelta(minutes=59)
+            await backdate(db, t.id, created_at=at, updated_at=at, status_changed_at=at)
+        assert (await run(db, now, span=SPAN)).fired == 0
+        # two minutes later all eight are an hour old: all found at once, not a slice
+        # of the sweep at a time
+        later = await run(db, now + timedelta(minutes=2), span=SPAN)
+        assert later.fired == 8
+        assert await noted(db, made) == [t.id for t in made]
+        assert (await run(db, now + timedelta(minutes=3), span=SPAN)).fired == 0
+
+    async def test_what_changes_no_ticket_is_found_by_the_sweep_slice_by_slice(
+        self, db: Database, company: Company
+    ) -> None:
+        await add_time_rule(db, "VIP waiting", conditions={"all": [
+            {"field": "organization.vip", "op": "is", "value": True},
+            {"field": "hours_since_created", "op": "gte", "value": 1},
+        ]}, actions=[{"action": "add_note", "text": "A VIP waits"}])  # fmt: skip
+        made = [await new_ticket(db, company) for _ in range(6)]  # Carol: Acme
+        for t in made:
+            at = utcnow() - timedelta(hours=3)
+            await backdate(db, t.id, created_at=at, updated_at=at, status_changed_at=at)
+        assert (await run(db, span=SPAN)).fired == 0
+        async with db.unit_of_work() as s:  # Acme becomes a VIP: no ticket changes
+            await s.execute(
+                update(Organization).where(Organization.id == company.acme_id).values(vip=True)
+            )
+        async with db.unit_of_work(write=False) as s:
+            last_id = (await s.execute(select(func.max(Ticket.id)))).scalar_one()
+        fired: list[int] = []
+        for _ in range(last_id // SPAN + 2):  # one round of the sweep, whatever its start
+            fired.append((await run(db, span=SPAN)).fired)
+        assert sum(fired) == 6
+        assert max(fired) <= SPAN  # a slice at a time, not all at once
+        assert await noted(db, made) == [t.id for t in made]
+
+    async def test_a_rule_that_is_new_or_changed_starts_over(
+        self, client: httpx.AsyncClient, db: Database, company: Company
+    ) -> None:
+        rule_id = await rule(db, NOTE_NEW_FOR_AN_HOUR)
+        t = await new_ticket(db, company)
+        await backdate(db, t.id, created_at=utcnow() - timedelta(minutes=30))
+        await run(db)
+        saved = await progress_of(db, rule_id)
+        # a desk that fits one slice: each run reads every ticket, and says so
+        assert saved is not None and saved.sweep_done_at is not None
+        assert saved.sweep_after_id == 0 and saved.changes_since == saved.sweep_done_at
+        r = await client.patch(
+            f"/api/v1/automation/time-rules/{rule_id}", headers=company.admin.headers,
+            json={"conditions": {"all": [
+                {"field": "status", "op": "is", "value": "new"},
+                {"field": "hours_since_created", "op": "gte", "value": 0.25},
+            ]}},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert await progress_of(db, rule_id) is None
+        assert (await run(db)).fired == 1  # the changed rule reads what is there now
+
+    async def test_a_run_that_runs_out_of_budget_goes_on_where_it_stopped(
+        self, db: Database, company: Company
+    ) -> None:
+        rule_id = await rule(db, NOTE_NEW_FOR_AN_HOUR)
+        made = [await new_ticket(db, company) for _ in range(5)]
+        for t in made:  # untouched for two hours: the sweep finds them, not the changes
+            at = utcnow() - timedelta(hours=2)
+            await backdate(db, t.id, created_at=at, updated_at=at, status_changed_at=at)
+        async with db.unit_of_work(write=False) as s:
+            rules = await automation.time_rules_in_force(s)
+            last_id = (await s.execute(select(func.max(Ticket.id)))).scalar_one()
+
+        async def step(rule: Any, scope: passes.Scope, settle: Any) -> automation.RuleBatch:
+            async with db.unit_of_work() as s:
+                batch = await automation.run_time_rule_batch(
+                    s, rule=rule, now=utcnow(), after_id=scope.after_id,
+                    until_id=scope.until_id, changed_since=scope.changed_since, limit=2,
+                )  # fmt: skip
+                await passes.save_progress(s, rule.id, settle(batch))
+                return batch
+
+        progress: dict[int, passes.Progress] = {}
+        seen = []
+        for _ in range(3):  # two tickets a batch, no batch beyond the first
+            result = await passes.advance(
+                rules, progress, step, now=utcnow(), last_id=last_id, max_batches=0
+            )
+            seen.append(result.fired)
+        assert seen == [2, 2, 1]
+        assert await noted(db, made) == [t.id for t in made]
+        saved = await progress_of(db, rule_id)
+        assert saved is not None and saved.sweep_after_id == 0  # the round is complete
+
+
+class TestHoursSinceAssigned:
+    async def test_the_clock_starts_when_the_assignee_gets_the_ticket(
+        self, db: Database, company: Company
+    ) -> None:
+        await add_time_rule(db, "Assigned two hours, no reply", conditions={"all": [
+            {"field": "status", "op": "is", "value": "open"},
+            {"field": "hours_since_assigned", "op": "gte", "value": 2},
+        ]}, actions=[{"action": "add_note", "text": "Still nothing?"}])  # fmt: skip
+        long_ago = await new_ticket(db, company, assignee_id=company.l1_agent.id)
+        just_now = await new_ticket(db, company)
+        assert (await load(db, long_ago.id)).assigned_at is not None
+        assert (await load(db, just_now.id)).assigned_at is None  # nobody has it
+        await update_ticket(db, company, just_now.id, assignee_id=company.l1_agent.id)
+        assert (await load(db, just_now.id)).assigned_at is not None
+        for t in (long_ago, just_now):  # both created long ago, one assigned just now
+            await backdate(db, t.id, created_at=utcnow() - timedelta(hours=5))
+        await backdate(db, long_ago.id, assigned_at=utcnow() - timedelta(hours=3))
+        assert (await run(db)).fired == 1
+        assert await noted(db, [long_ago, just_now]) == [long_ago.id]
+        await update_ticket(db, company, long_ago.id, assignee_id=None)
+        assert (await load(db, long_ago.id)).assigned_at is None

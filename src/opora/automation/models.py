@@ -5,6 +5,8 @@
 - ``TimeRule``: checked periodically against open tickets (e.g. pending for 3 business
   days → remind the customer); fires once per ticket per ``marker`` (the state it fired
   on: the ticket's last status change), recorded in ``automation_runs``.
+- ``TimeRuleProgress``: where each time rule's passes over the tickets stand (the job
+  reads only what changed since the last pass, and walks all tickets a slice per run).
 - ``Macro``: a canned reply with placeholders plus actions, personal (``owner_id``) or
   shared, applied by an agent from the ticket page.
 """
@@ -45,6 +47,26 @@ class TimeRule(IdMixin, TimestampMixin, Base):
         ForeignKey("business_calendars.id", ondelete="SET NULL")
     )
     description: Mapped[str] = mapped_column(Text, default="")
+
+
+class TimeRuleProgress(Base):
+    """Where a time rule's two passes stand (``automation.time_rules``, see
+    ``automation/passes.py``); deleted when the rule changes, so it starts over."""
+
+    __tablename__ = "time_rule_progress"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("time_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    # every change and threshold crossing before this instant has been looked at
+    changes_since: Mapped[datetime | None]
+    # an unfinished pass over the changes: its instant and the last ticket id it looked at
+    changes_pass_at: Mapped[datetime | None]
+    changes_after_id: Mapped[int] = mapped_column(Integer, default=0)
+    # the pass over every ticket, a slice of ids per run: the last id looked at
+    sweep_after_id: Mapped[int] = mapped_column(Integer, default=0)
+    sweep_started_at: Mapped[datetime | None]
+    sweep_done_at: Mapped[datetime | None]  # when the last complete pass over all began
 
 
 class Macro(IdMixin, TimestampMixin, Base):

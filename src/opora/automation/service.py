@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +47,7 @@ from opora.automation.conditions import (
     parse_conditions,
     referenced_fields,
 )
-from opora.automation.models import AutomationRun, Macro, TimeRule, Trigger
+from opora.automation.models import AutomationRun, Macro, TimeRule, TimeRuleProgress, Trigger
 from opora.automation.placeholders import check_placeholders, render_placeholders
 from opora.automation.schemas import (
     MacroApplied,
@@ -380,6 +380,8 @@ async def update_time_rule(
     for name, value in changes.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
+    # a changed rule is looked at afresh: the job's passes start over (automation/passes.py)
+    await session.execute(delete(TimeRuleProgress).where(TimeRuleProgress.rule_id == row.id))
     await session.flush()
     return row
 
@@ -508,6 +510,52 @@ def _business_cutoff(now: datetime, hours: float, calendar: BusinessCalendar) ->
     return high
 
 
+def _cutoff(cond: Condition, now: datetime, calendar: BusinessCalendar) -> datetime:
+    """The instant an ``hours`` condition's N (business) hours before ``now``."""
+    if cond.field.startswith("business"):
+        return _business_cutoff(now, float(cond.value), calendar)
+    return now - timedelta(hours=float(cond.value))
+
+
+def _came_to_match(
+    rule: ActiveTimeRule, since: datetime, now: datetime, after_id: int, limit: int
+) -> Select[Any]:
+    """The ids (after ``after_id``, by id, up to ``limit``) of the tickets that can have
+    come to match the rule between ``since`` and ``now``: changed since (a change of a
+    field, tag, message or status sets ``updated_at``), or one of the rule's age
+    thresholds passed in between (``hours_since_created gte 4``: created between 4 hours
+    before ``since`` and 4 hours before ``now``). What else can make a ticket match — an
+    organization made VIP, a requester's address, the SLA's marks, the clock entering
+    business hours — changes no ticket; the sweep (``automation/passes.py``) finds it.
+    One ``SELECT`` per column, each on its index, in a ``UNION``."""
+    statuses = sorted(rule.statuses)
+    parts = [select(Ticket.id).where(Ticket.updated_at > since, Ticket.id > after_id)]
+    for cond in (*rule.conditions.all, *rule.conditions.any):
+        if cond.field not in _HOURS or cond.op != "gte":
+            continue
+        low, high = _cutoff(cond, since, rule.calendar), _cutoff(cond, now, rule.calendar)
+        if low >= high:
+            continue
+        columns = {
+            "created": Ticket.created_at, "updated": Ticket.updated_at,
+            "assigned": Ticket.assigned_at, "status_change": Ticket.status_changed_at,
+        }  # fmt: skip
+        column = columns[cond.field.rsplit("_since_", 1)[1]]
+        parts.append(select(Ticket.id).where(column > low, column <= high, Ticket.id > after_id))
+        if column is Ticket.status_changed_at:
+            parts[-1] = parts[-1].where(Ticket.status.in_(statuses))  # its index leads by it
+            parts.append(
+                select(Ticket.id).where(
+                    Ticket.status_changed_at.is_(None),
+                    Ticket.updated_at > low,
+                    Ticket.updated_at <= high,
+                    Ticket.id > after_id,
+                )
+            )
+    found = union(*parts).subquery()
+    return select(found.c.id).order_by(found.c.id).limit(limit)
+
+
 def _narrowing(rule: ActiveTimeRule, now: datetime) -> list[ColumnElement[bool]]:
     """SQL for what the rule's ``all`` conditions allow (the rest is evaluated in
     Python): the statuses, ids, tags, the organization's VIP flag, and the ages through
@@ -537,14 +585,13 @@ def _narrowing(rule: ActiveTimeRule, now: datetime) -> list[ColumnElement[bool]]
             vip = Ticket.organization_id.in_(select(Organization.id).where(Organization.vip))
             clauses.append(vip if cond.value else or_(Ticket.organization_id.is_(None), ~vip))
         elif cond.field in _HOURS and (cond.op == "gte" or not cond.field.startswith("business")):
-            if cond.field.startswith("business"):
-                cutoff = _business_cutoff(now, float(cond.value), rule.calendar)
-            else:
-                cutoff = now - timedelta(hours=float(cond.value))
+            cutoff = _cutoff(cond, now, rule.calendar)
             if cond.field.endswith("created"):
                 clauses.append(_since(Ticket.created_at, cond.op, cutoff))
             elif cond.field == "hours_since_updated":
                 clauses.append(_since(Ticket.updated_at, cond.op, cutoff))
+            elif cond.field == "hours_since_assigned":
+                clauses.append(_since(Ticket.assigned_at, cond.op, cutoff))
             elif cond.field.endswith("status_change"):
                 clauses.append(
                     or_(
@@ -584,12 +631,17 @@ async def run_time_rule_batch(
     rule: ActiveTimeRule,
     now: datetime,
     after_id: int = 0,
+    until_id: int | None = None,
+    changed_since: datetime | None = None,
     limit: int = BATCH,
 ) -> RuleBatch:
     """Look at up to ``limit`` of the rule's candidate tickets after ``after_id`` (by
-    id): evaluate, claim and run. Each ticket's actions run in a savepoint; a refused
-    one is recorded (``rule_failed``) and still counts as fired, so it is not retried
-    every minute."""
+    id): evaluate, claim and run. Candidates are the tickets the rule's SQL narrowing
+    lets through; with ``until_id``, only those up to that id (a slice of the sweep);
+    with ``changed_since``, only those that can have come to match since then
+    (``_came_to_match``). Each ticket's actions run in a savepoint; a refused one is
+    recorded (``rule_failed``) and still counts as fired, so it is not retried every
+    minute. ``next_after`` is the last id looked at when there may be more."""
     if not rule.statuses:
         return RuleBatch(0, 0, 0, None)
     already = exists().where(
@@ -598,14 +650,21 @@ async def run_time_rule_batch(
         AutomationRun.ticket_id == Ticket.id,
         AutomationRun.fired_at >= func.coalesce(Ticket.status_changed_at, Ticket.created_at),
     )
-    stmt = (
-        select(Ticket)
-        .where(Ticket.id > after_id, ~already, *_narrowing(rule, now))
-        .order_by(Ticket.id)
-        .limit(limit)
-    )
-    rows = list((await session.execute(stmt)).scalars())
-    ids = [t.id for t in rows]
+    stmt = select(Ticket).where(~already, *_narrowing(rule, now)).order_by(Ticket.id)
+    more: int | None = None  # where the next batch goes on, when there may be more
+    if changed_since is not None:
+        came = await session.execute(_came_to_match(rule, changed_since, now, after_id, limit))
+        candidates: list[int] = [int(i) for i in came.scalars()]
+        if not candidates:
+            return RuleBatch(0, 0, 0, None)
+        more = candidates[-1] if len(candidates) == limit else None
+        rows = list((await session.execute(stmt.where(Ticket.id.in_(candidates)))).scalars())
+    else:
+        stmt = stmt.where(Ticket.id > after_id)
+        if until_id is not None:
+            stmt = stmt.where(Ticket.id <= until_id)
+        rows = list((await session.execute(stmt.limit(limit))).scalars())
+        more = rows[-1].id if len(rows) == limit else None
     fired = failed = 0
     actor = system_actor(rule.label)
     for ticket in rows:
@@ -622,10 +681,7 @@ async def run_time_rule_batch(
         )
         failed += not applied
     await session.flush()
-    return RuleBatch(
-        checked=len(ids), fired=fired, failed=failed,
-        next_after=ids[-1] if len(ids) == limit else None,
-    )  # fmt: skip
+    return RuleBatch(checked=len(rows), fired=fired, failed=failed, next_after=more)
 
 
 RunBatch = Callable[[ActiveTimeRule, int], Awaitable[RuleBatch]]

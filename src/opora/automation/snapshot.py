@@ -108,7 +108,6 @@ def add_ages(
     *,
     now: datetime,
     calendar: BusinessCalendar | None,
-    assigned_at: datetime | None = None,
     only: Collection[str] | None = None,
 ) -> None:
     """The time-rule fields: hours since creation, update, status change, assignment.
@@ -125,7 +124,7 @@ def add_ages(
     snapshot["hours_since_updated"] = hours(ticket.updated_at)
     changed = ticket.status_changed_at or ticket.updated_at
     snapshot["hours_since_status_change"] = hours(changed)
-    snapshot["hours_since_assigned"] = hours(assigned_at)
+    snapshot["hours_since_assigned"] = hours(ticket.assigned_at)
     if calendar is not None:
         if wanted("business_hours_since_status_change"):
             snapshot["business_hours_since_status_change"] = (

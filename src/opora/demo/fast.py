@@ -188,6 +188,7 @@ class FastWriter:
             "group_id": group_id,
             "line": directory.group_lines[group_id],
             "assignee_id": assignee_id,
+            "assigned_at": at if assignee_id is not None else None,
             "custom_fields": custom,
             "merged_into_id": None,
             "satisfaction": None,
@@ -246,6 +247,8 @@ class FastWriter:
         assignee_id = self.directory.user_ids[d["assignee"]]
         self._check_assignee(assignee_id, t["group_id"])
         change("assignee_id", assignee_id)
+        if changed and changed[-1][0] == "assignee_id":
+            t["assigned_at"] = at
         if "custom_fields" in d:
             custom = validate_values(
                 self.directory.fields, d["custom_fields"], existing=t["custom_fields"]

@@ -76,6 +76,7 @@ TICKET_TIMES = (
     "last_customer_message_at",
     "last_agent_message_at",
     "escalated_at",
+    "assigned_at",
     "solved_at",
     "closed_at",
 )

@@ -110,6 +110,10 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_updated", "updated_at", "id"),
         # time rules: "pending for 3 business days" reads tickets by status and its age
         Index("ix_tickets_status_changed", "status", "status_changed_at", "id"),
+        # time rules: the tickets an age threshold ("new for 4 hours", "assigned for 2
+        # hours") passed since the last run
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_assigned", "assigned_at"),
         # escalated tickets only: the "escalated to my line" view without reading every
         # open ticket (a partial index; both backends have them)
         # unassigned tickets only: the "unassigned in my groups" view and its count
@@ -175,6 +179,7 @@ class Ticket(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_responded_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]  # when the current assignee got it (None: nobody)
     last_customer_message_at: Mapped[datetime | None]
     last_agent_message_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]

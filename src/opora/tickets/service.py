@@ -477,6 +477,7 @@ async def _insert_ticket(
         group_id=group.id if group else None,
         line=group.line if group else 1,
         assignee_id=assignee_id,
+        assigned_at=now if assignee_id is not None else None,
         custom_fields=custom,
         resolution={},
         created_at=now,
@@ -756,6 +757,8 @@ async def update_ticket(
         if require_resolution and solving and not (ticket.resolution or {}).get("solution"):
             raise FieldRequired("say how the problem was solved", field="resolution")
         ticket.updated_at = now
+        if any(f == "assignee_id" for f, _, _ in changed):
+            ticket.assigned_at = now if ticket.assignee_id is not None else None
         for field, old, new in changed:
             _event(
                 session, ticket.id, actor, "field_changed", field=field, old=old, new=new, at=now
@@ -1203,6 +1206,7 @@ async def _move_to_group(
         session, user_id=old_assignee, group_id=group.id
     ):
         ticket.assignee_id = None
+        ticket.assigned_at = None
         _event(session, ticket.id, actor, "field_changed", field="assignee_id",
                old=old_assignee, new=None, at=now)  # fmt: skip
     if ticket.status == TicketStatus.NEW:
