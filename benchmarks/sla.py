@@ -21,11 +21,14 @@ pending or on hold), migrated to the latest schema:
    4 hours → tag, VIP, a tag, a word of the subject, …) made with
    ``automation.service.create_time_rule``; 1 % of the tickets tagged ``callback``. The
    steady state is written in bulk: every rule has already fired on every ticket it
-   matches (``automation_runs``), as the earlier runs would have done. Then runs of the
-   job's own loop (``drive_time_rules`` over ``run_time_rule_batch``, each batch in its
-   own transaction): three with nothing due (what every run costs: the median), and one
-   after 1,000 random firings were forgotten (as if those tickets had just crossed their
-   rule's threshold): duration, tickets read, fired, and per rule.
+   matches (``automation_runs``), as the earlier runs would have done, and each rule's
+   passes (``automation/passes.py``) last looked a minute ago, its sweep at a random
+   slice. Then runs as the job does them (``passes.advance`` over
+   ``run_time_rule_batch``, each batch in its own transaction), each after "a minute"
+   (the rules' last look moved a minute back, 200 random tickets updated in it): five
+   with nothing due (what every run costs: the median, and the slowest), and one after
+   1,000 tickets crossed a rule's threshold in that minute (the firing forgotten, the
+   threshold's column moved): duration, tickets read, fired, and per rule and pass.
 5. **Triggers** (``trigger_overhead``): ``tickets.service.update_ticket`` (priority
    normal → high — the tickets are set to normal first, untimed —, one ticket per
    transaction, as an admin, with the in-transaction subscribers installed) p50/p95 with
@@ -384,52 +387,138 @@ class RuleStats:
     checked: int = 0
     fired: int = 0
     seconds: float = 0.0
+    changes_seconds: float = 0.0  # of which: the pass over what changed
+    sweep_seconds: float = 0.0  # of which: the sweep's slice
 
 
-async def _run_time_rules(db: Any, stats: dict[str, RuleStats] | None = None) -> tuple[Any, float]:
-    """``automation.jobs.run_time_rules`` (each batch its own transaction), timed per
-    rule: the run's result and its duration."""
+async def _run_time_rules(
+    db: Any, now: datetime, stats: dict[str, RuleStats] | None = None
+) -> tuple[Any, float]:
+    """One run as the job ``automation.time_rules`` does it (``jobs.run_time_rules``: its
+    steps, each batch and the rule's progress in one transaction), timed per rule and
+    pass: the run's result and its duration."""
+    from sqlalchemy import func, select
+
+    from opora.automation import passes
     from opora.automation import service as automation
-    from opora.kit.time import utcnow
+    from opora.tickets.models import Ticket
 
     started = time.perf_counter()
-    at = utcnow()
     async with db.unit_of_work(write=False) as session:
         rules = await automation.time_rules_in_force(session)
+        progress = await passes.load_progress(session)
+        last_id = (await session.execute(select(func.max(Ticket.id)))).scalar() or 0
 
-    async def run_batch(rule: Any, after: int) -> Any:
+    async def step(rule: Any, scope: Any, settle: Any) -> Any:
         t0 = time.perf_counter()
         async with db.unit_of_work() as session:
-            batch = await automation.run_time_rule_batch(session, rule=rule, now=at, after_id=after)
+            batch = await automation.run_time_rule_batch(
+                session, rule=rule, now=now, after_id=scope.after_id, until_id=scope.until_id,
+                changed_since=scope.changed_since,
+            )  # fmt: skip
+            await passes.save_progress(session, rule.id, settle(batch))
         if stats is not None:
             one = stats.setdefault(rule.name, RuleStats())
+            took = time.perf_counter() - t0
             one.batches += 1
             one.checked += batch.checked
             one.fired += batch.fired
-            one.seconds += time.perf_counter() - t0
+            one.seconds += took
+            if scope.changed_since is not None:
+                one.changes_seconds += took
+            else:
+                one.sweep_seconds += took
         return batch
 
-    result = await automation.drive_time_rules(rules, run_batch)
+    result = await passes.advance(rules, progress, step, now=now, last_id=last_id)
     return result, time.perf_counter() - started
 
 
 def _print_stats(stats: dict[str, RuleStats], names: list[str]) -> None:
-    print(f"  {'rule':48} {'batches':>7} {'checked':>8} {'fired':>6} {'seconds':>8}")
+    print(f"  {'rule':48} {'batches':>7} {'checked':>8} {'fired':>6} {'changes':>8} "
+          f"{'sweep':>7}")  # fmt: skip
     for name in names:
         one = stats.get(name)
         if one is None:
             print(f"  {name[:48]:48} {'(not reached)':>23}")
         else:
             print(f"  {name[:48]:48} {one.batches:>7} {one.checked:>8} {one.fired:>6} "
-                  f"{one.seconds:>8.2f}")  # fmt: skip
+                  f"{one.changes_seconds:>8.2f} {one.sweep_seconds:>7.2f}")  # fmt: skip
+
+
+ACTIVE_PER_MINUTE = 200
+
+
+async def _a_minute_passes(db: Any, now: datetime, n: int, rng: random.Random) -> None:
+    """As if the last run was a minute before ``now``: every rule last looked then, and
+    ``ACTIVE_PER_MINUTE`` tickets changed since (agents and customers at work)."""
+    from sqlalchemy import update
+
+    from opora.automation.models import TimeRuleProgress
+    from opora.tickets.models import Ticket
+
+    async with db.unit_of_work() as s:
+        await s.execute(
+            update(TimeRuleProgress)
+            .where(TimeRuleProgress.changes_pass_at.is_(None))
+            .values(changes_since=now - timedelta(seconds=60))
+        )
+        for tid in rng.sample(range(1, n + 1), ACTIVE_PER_MINUTE):
+            at = now - timedelta(seconds=rng.uniform(1, 59))
+            await s.execute(update(Ticket).where(Ticket.id == tid).values(updated_at=at))
+
+
+async def _make_due(db: Any, now: datetime, due: int, rng: random.Random) -> list[tuple[int, int]]:
+    """``due`` (rule, ticket) pairs the rule has fired on are made to have just crossed
+    the rule's age threshold: the firing forgotten, the threshold's column moved to
+    between a minute ago and now (minus the hours). Rules in business hours are left out:
+    on a weekend evening nothing crosses a business-hours threshold."""
+    from sqlalchemy import delete, func, select, update
+
+    from opora.automation import service as automation
+    from opora.automation.models import AutomationRun
+    from opora.tickets.models import Ticket
+
+    async with db.unit_of_work(write=False) as s:
+        rules = {r.id: r for r in await automation.time_rules_in_force(s)}
+    plain = {
+        rid: next(c for c in r.conditions.all if c.field in automation._HOURS and c.op == "gte")
+        for rid, r in rules.items()
+        if not any(f.startswith("business_") for f in r.reads)
+    }
+    columns = {"created": "created_at", "updated": "updated_at", "assigned": "assigned_at",
+               "status_change": "status_changed_at"}  # fmt: skip
+    async with db.unit_of_work() as s:
+        picked = (
+            await s.execute(
+                select(AutomationRun.id, AutomationRun.rule_id, AutomationRun.ticket_id)
+                .where(AutomationRun.rule_id.in_(list(plain)))
+                .order_by(func.random())
+                .limit(due * 2)
+            )
+        ).all()
+        seen: set[int] = set()
+        chosen = []
+        for run_id, rule_id, ticket_id in picked:  # one rule per ticket
+            if ticket_id not in seen and len(chosen) < due:
+                seen.add(ticket_id)
+                chosen.append((run_id, rule_id, ticket_id))
+        await s.execute(delete(AutomationRun).where(AutomationRun.id.in_([c[0] for c in chosen])))
+        for _, rule_id, ticket_id in chosen:
+            cond = plain[rule_id]
+            column = columns[cond.field.rsplit("_since_", 1)[1]]
+            at = now - timedelta(hours=float(cond.value), seconds=rng.uniform(1, 55))
+            await s.execute(update(Ticket).where(Ticket.id == ticket_id).values({column: at}))
+    return [(rule_id, ticket_id) for _, rule_id, ticket_id in chosen]
 
 
 async def _bench_time_rules(
     db: Any, backend: str, key: str, calendar_id: int, n: int, rng: random.Random
 ) -> dict[str, tuple[float, str]]:
-    from sqlalchemy import delete, func, select
+    from sqlalchemy import select
 
     from opora.auth.actor import system_actor
+    from opora.automation import passes
     from opora.automation import service as automation
     from opora.automation.models import AutomationRun
     from opora.automation.schemas import TimeRuleCreate
@@ -446,54 +535,64 @@ async def _bench_time_rules(
     names = [spec["name"] for spec in specs]
     # 1 % of the tickets asked for a call back (the tag rule's tickets)
     await _tag_some(db, "callback", rng.sample(range(1, n + 1), n // 100))
-    recorded = await _record_fired(db, backend, utcnow())
+    setup_at = utcnow()
+    recorded = await _record_fired(db, backend, setup_at)
+    # and each rule's passes stand where the earlier runs left them: looked at a minute
+    # ago, the sweep somewhere in its round (a different slice for each rule)
+    async with db.unit_of_work() as s:
+        for rule in await automation.time_rules_in_force(s):
+            at = rng.randrange(0, n, passes.SWEEP_SPAN)
+            await passes.save_progress(
+                s, rule.id,
+                passes.Progress(changes_since=setup_at, sweep_after_id=at,
+                                sweep_started_at=setup_at - timedelta(minutes=30)),
+            )  # fmt: skip
     print(f"{backend}: {len(specs)} time rules; {recorded:,} earlier firings recorded in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
 
     # nothing due: what a run costs when every rule has fired on every ticket it matches
+    # (the changes of a minute, and each rule's slice of the sweep)
     idle = []
-    for _ in range(3):
-        stats: dict[str, RuleStats] = {}
-        result, seconds = await _run_time_rules(db, stats)
+    stats: dict[str, RuleStats] = {}
+    for _ in range(5):
+        now = utcnow()
+        await _a_minute_passes(db, now, n, rng)
+        stats = {}
+        result, seconds = await _run_time_rules(db, now, stats)
         idle.append(seconds)
-        print(f"{backend} time rules, nothing due: {seconds:.2f} s, {result.checked:,} tickets "
-              f"checked, {result.fired} fired")  # fmt: skip
+        changes = sum(one.changes_seconds for one in stats.values())
+        sweep = sum(one.sweep_seconds for one in stats.values())
+        print(f"{backend} time rules, nothing due: {seconds:.2f} s (changes {changes:.2f} s, "
+              f"sweep {sweep:.2f} s), {result.checked:,} tickets checked, {result.fired} "
+              f"fired")  # fmt: skip
     _print_stats(stats, names)
-    figures[f"{key}.time_rules.idle.seconds"] = (sorted(idle)[1], "s")
-    figures[f"{key}.time_rules.idle.checked"] = (float(result.checked), "tickets")
+    figures[f"{key}.time_rules.idle.seconds"] = (sorted(idle)[2], "s")
+    figures[f"{key}.time_rules.idle.max_seconds"] = (max(idle), "s")
 
-    # ~1,000 due: the firings of 1,000 random (rule, ticket) pairs forgotten, as if those
-    # tickets had just crossed the rule's threshold
+    # 1,000 due: tickets that crossed a rule's threshold in the last minute
     due = 1000
-    async with db.unit_of_work() as s:
-        picked = (
-            await s.execute(
-                select(AutomationRun.id, AutomationRun.rule_id, AutomationRun.ticket_id)
-                .order_by(func.random())
-                .limit(due)
-            )
-        ).all()
-        await s.execute(delete(AutomationRun).where(AutomationRun.id.in_([p[0] for p in picked])))
+    now = utcnow()
+    await _a_minute_passes(db, now, n, rng)
+    pairs = await _make_due(db, now, due, rng)
     stats = {}
-    result, seconds = await _run_time_rules(db, stats)
+    result, seconds = await _run_time_rules(db, now, stats)
     async with db.unit_of_work(write=False) as s:
         rows = await s.execute(
             select(AutomationRun.rule_id, AutomationRun.ticket_id).where(
-                AutomationRun.ticket_id.in_([p[2] for p in picked]),
+                AutomationRun.ticket_id.in_([t for _, t in pairs]),
                 AutomationRun.marker != "bench",
             )
         )
         again = {(rule_id, ticket_id) for rule_id, ticket_id in rows}
-    handled = sum((rule_id, ticket_id) in again for _, rule_id, ticket_id in picked)
-    print(f"{backend} time rules, {due:,} due: {seconds:.2f} s, {result.checked:,} tickets "
-          f"checked, {result.fired} fired ({result.failed} failed; {handled:,} of the "
-          f"{due:,} due), {result.checked / seconds:,.0f} tickets/s")  # fmt: skip
+    handled = sum(pair in again for pair in pairs)
+    print(f"{backend} time rules, {len(pairs):,} due: {seconds:.2f} s, {result.checked:,} "
+          f"tickets checked, {result.fired} fired ({result.failed} failed; {handled:,} of the "
+          f"{len(pairs):,} due)")  # fmt: skip
     _print_stats(stats, names)
     figures[f"{key}.time_rules.seconds"] = (seconds, "s")
     figures[f"{key}.time_rules.checked"] = (float(result.checked), "tickets")
     figures[f"{key}.time_rules.fired"] = (float(result.fired), "tickets")
     figures[f"{key}.time_rules.due_fired"] = (float(handled), "tickets")
-    figures[f"{key}.time_rules.per_second"] = (result.checked / seconds, "tickets/s")
     return figures
 
 

@@ -468,6 +468,28 @@ class TestPasses:
         assert saved is not None and saved.sweep_after_id == 0  # the round is complete
 
 
+class TestSweepBudget:
+    async def test_the_sweep_spends_the_budget_only_while_it_fires(self) -> None:
+        calls: list[tuple[str, int]] = []
+
+        async def step(rule: Any, scope: passes.Scope, settle: Any) -> automation.RuleBatch:
+            if scope.changed_since is not None:  # nothing changed
+                return automation.RuleBatch(0, 0, 0, None)
+            calls.append((rule.name, scope.after_id))
+            fires = 2 if rule.name == "catching up" else 0  # the other reads, matches none
+            return automation.RuleBatch(2, fires, 0, scope.after_id + 2)
+
+        rules = cast(Any, [
+            automation.ActiveTimeRule(id=i, name=name, conditions=cast(Any, None), actions=(),
+                                      calendar=cast(Any, None), statuses=frozenset({"new"}),
+                                      reads=frozenset())
+            for i, name in enumerate(["reading", "catching up"], start=1)
+        ])  # fmt: skip
+        await passes.advance(rules, {}, step, now=utcnow(), last_id=100, max_batches=3, span=50)
+        assert calls == [("reading", 0), ("catching up", 0), ("catching up", 2),
+                         ("catching up", 4), ("catching up", 6)]  # fmt: skip
+
+
 class TestHoursSinceAssigned:
     async def test_the_clock_starts_when_the_assignee_gets_the_ticket(
         self, db: Database, company: Company

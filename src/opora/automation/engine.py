@@ -620,16 +620,18 @@ async def _trigger_snapshot(
     session: AsyncSession, ticket: Ticket, event: events.DomainEvent, reads: Iterable[str]
 ) -> dict[str, Any]:
     payload = event.payload
+    reads = frozenset(reads)
     message = None
     if event.name in ("ticket.created", "message.created") and payload.get("message_id"):
         message = await session.get(Message, payload["message_id"])
     snap = await build(
-        session, ticket, event=event.name, changes=payload.get("changes") or {}, message=message
-    )
+        session, ticket, event=event.name, changes=payload.get("changes") or {},
+        message=message, reads=reads,
+    )  # fmt: skip
     # business hours: the calendar of the ticket's SLA policy (none: around the clock)
     policy = await sla.policy_by_id(session, (ticket.sla_state or {}).get("policy_id"))
     calendar = policy.calendar if policy is not None else sla.ALWAYS_OPEN
-    add_ages(snap, ticket, now=clock(), calendar=calendar, only=frozenset(reads))
+    add_ages(snap, ticket, now=clock(), calendar=calendar, only=reads)
     return snap
 
 

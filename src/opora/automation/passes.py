@@ -24,7 +24,10 @@ there were no progress at all.
 
 The budget of a run (``service.MAX_BATCHES`` batches beyond each pass's first) keeps one
 busy rule from holding the others; a pass that runs out goes on where it stopped next
-run (``changes_after_id``, ``sweep_after_id``), so no ticket is out of reach.
+run (``changes_after_id``, ``sweep_after_id``), so no ticket is out of reach. The sweep
+takes more than its first batch only while its batches fire: a new rule catching up on
+thousands of tickets does, a rule whose condition SQL cannot narrow (a word of the
+subject) does not spend the budget reading tickets it does not match.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from opora.automation.models import TimeRuleProgress
 from opora.automation.schemas import TimeRulesRun
 from opora.automation.service import MAX_BATCHES, ActiveTimeRule, RuleBatch
 
-OVERLAP = timedelta(minutes=5)
+OVERLAP = timedelta(minutes=2)
 SWEEP_SPAN = 50_000  # ticket ids per slice of the sweep
 
 
@@ -163,8 +166,9 @@ async def advance(
             batch = await step(rule, scope, settle)
             count(batch)
             p = settle(batch)
-            # a slice done: the next one is the next run's
-            if batch.next_after is None or budget <= 0:
+            # a slice done: the next one is the next run's; more of this slice only while
+            # it finds work (a new rule catching up), not to read what does not match
+            if batch.next_after is None or budget <= 0 or not batch.fired:
                 break
             budget -= 1
         progress[rule.id] = p

@@ -528,8 +528,11 @@ def _came_to_match(
     organization made VIP, a requester's address, the SLA's marks, the clock entering
     business hours — changes no ticket; the sweep (``automation/passes.py``) finds it.
     One ``SELECT`` per column, each on its index, in a ``UNION``."""
-    statuses = sorted(rule.statuses)
-    parts = [select(Ticket.id).where(Ticket.updated_at > since, Ticket.id > after_id)]
+    # each part reads its index's range and filters it as the batch will (the narrowing
+    # leads with the statuses, as the status-change index does; not fired yet), so that
+    # the batches page through real candidates only
+    narrowing = [*_narrowing(rule, now), ~_fired_already(rule), Ticket.id > after_id]
+    parts = [select(Ticket.id).where(Ticket.updated_at > since, *narrowing)]
     for cond in (*rule.conditions.all, *rule.conditions.any):
         if cond.field not in _HOURS or cond.op != "gte":
             continue
@@ -541,15 +544,14 @@ def _came_to_match(
             "assigned": Ticket.assigned_at, "status_change": Ticket.status_changed_at,
         }  # fmt: skip
         column = columns[cond.field.rsplit("_since_", 1)[1]]
-        parts.append(select(Ticket.id).where(column > low, column <= high, Ticket.id > after_id))
+        parts.append(select(Ticket.id).where(column > low, column <= high, *narrowing))
         if column is Ticket.status_changed_at:
-            parts[-1] = parts[-1].where(Ticket.status.in_(statuses))  # its index leads by it
             parts.append(
                 select(Ticket.id).where(
                     Ticket.status_changed_at.is_(None),
                     Ticket.updated_at > low,
                     Ticket.updated_at <= high,
-                    Ticket.id > after_id,
+                    *narrowing,
                 )
             )
     found = union(*parts).subquery()
@@ -602,6 +604,16 @@ def _narrowing(rule: ActiveTimeRule, now: datetime) -> list[ColumnElement[bool]]
     return clauses
 
 
+def _fired_already(rule: ActiveTimeRule) -> ColumnElement[bool]:
+    """The rule has fired on the ticket since its last status change (``_claim``)."""
+    return exists().where(
+        AutomationRun.rule_kind == TIME_RULE,
+        AutomationRun.rule_id == rule.id,
+        AutomationRun.ticket_id == Ticket.id,
+        AutomationRun.fired_at >= func.coalesce(Ticket.status_changed_at, Ticket.created_at),
+    )
+
+
 def _marker(ticket: Ticket) -> str:
     """The state a time rule fires on once: the ticket's last status change."""
     return (ticket.status_changed_at or ticket.created_at).isoformat()
@@ -644,13 +656,7 @@ async def run_time_rule_batch(
     minute. ``next_after`` is the last id looked at when there may be more."""
     if not rule.statuses:
         return RuleBatch(0, 0, 0, None)
-    already = exists().where(
-        AutomationRun.rule_kind == TIME_RULE,
-        AutomationRun.rule_id == rule.id,
-        AutomationRun.ticket_id == Ticket.id,
-        AutomationRun.fired_at >= func.coalesce(Ticket.status_changed_at, Ticket.created_at),
-    )
-    stmt = select(Ticket).where(~already, *_narrowing(rule, now)).order_by(Ticket.id)
+    stmt = select(Ticket).where(~_fired_already(rule), *_narrowing(rule, now)).order_by(Ticket.id)
     more: int | None = None  # where the next batch goes on, when there may be more
     if changed_since is not None:
         came = await session.execute(_came_to_match(rule, changed_since, now, after_id, limit))
@@ -668,7 +674,7 @@ async def run_time_rule_batch(
     fired = failed = 0
     actor = system_actor(rule.label)
     for ticket in rows:
-        snap = await build(session, ticket)
+        snap = await build(session, ticket, reads=rule.reads)
         add_ages(snap, ticket, now=now, calendar=rule.calendar, only=rule.reads)
         if not evaluate(rule.conditions, snap):
             continue

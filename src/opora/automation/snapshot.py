@@ -27,6 +27,9 @@ from opora.contacts.models import Contact, Organization
 from opora.sla.calendar import BusinessCalendar, business_minutes_between, is_open
 from opora.tickets.models import Message, Tag, Ticket, TicketTag
 
+# the snapshot's keys ``requester_facts`` reads (a contact, an address, an organization)
+PEOPLE_FIELDS = frozenset({"requester.language", "requester.email_domain", "organization.vip"})
+
 
 async def ticket_tags(session: AsyncSession, ticket_id: int) -> list[str]:
     rows = await session.execute(
@@ -81,11 +84,16 @@ async def build(
     changes: dict[str, list[Any]] | None = None,
     message: Message | None = None,
     with_people: bool = True,
+    reads: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """The snapshot of ``ticket`` for an event (or for a time rule: ``event`` None)."""
+    """The snapshot of ``ticket`` for an event (or for a time rule: ``event`` None).
+    With ``reads`` (``conditions.referenced_fields`` of the rules to evaluate), the
+    tags and the requester's facts are read from the database only when a rule reads
+    them: most rules look at the ticket's own fields, which cost no query."""
     snapshot = ticket_fields(ticket)
-    snapshot["tags"] = await ticket_tags(session, ticket.id)
-    if with_people:
+    if reads is None or "tags" in reads:
+        snapshot["tags"] = await ticket_tags(session, ticket.id)
+    if with_people and (reads is None or not PEOPLE_FIELDS.isdisjoint(reads)):
         snapshot.update(await requester_facts(session, ticket))
     if event is not None:
         snapshot["event"] = event

@@ -29,6 +29,7 @@ from opora.automation.conditions import (
     conditions_to_spec,
     evaluate,
     parse_conditions,
+    referenced_fields,
 )
 from opora.errors import Conflict, InvalidInput, NotFound
 from opora.kit.time import utcnow
@@ -394,8 +395,10 @@ async def choose_policy(
     policies = await active_policies(session)
     if not policies:
         return None
-    values = facts or await snapshot.build(session, ticket)
-    return next((p for p in policies if evaluate(p.conditions, values)), None)
+    if facts is None:  # only what the policies read: most read no tag and no requester
+        reads = frozenset().union(*(referenced_fields(p.conditions) for p in policies))
+        facts = await snapshot.build(session, ticket, reads=reads)
+    return next((p for p in policies if evaluate(p.conditions, facts)), None)
 
 
 def _start_all(state: dict[str, Any], ticket: Ticket, policy: Policy, *, now: datetime) -> None:
