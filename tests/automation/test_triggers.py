@@ -302,6 +302,26 @@ class TestConditions:
         assert (got.group_id, got.line) == (company.l2_group_id, 2)
         assert (await load(db, other.id)).group_id == company.l1_group_id
 
+    async def test_the_requesters_domain_and_language(self, db: Database, company: Company) -> None:
+        """Read in one query with the VIP flag (``snapshot.requester_facts``); the primary
+        address decides the domain."""
+        await add_trigger(db, "Globex in Russian", events=["ticket.created"], conditions={"all": [
+            {"field": "requester.email_domain", "op": "in", "value": ["globex.com"]},
+            {"field": "requester.language", "op": "is", "value": "ru"},
+        ]}, actions=[{"action": "add_tags", "tags": ["globex-ru"]}])  # fmt: skip
+        ru = await new_ticket(
+            db, company, requester=RequesterIn(email="Ivan@GLOBEX.com", language="ru")
+        )
+        en = await new_ticket(
+            db, company, requester=RequesterIn(email="erin@globex.com", language="en")
+        )
+        elsewhere = await new_ticket(
+            db, company, requester=RequesterIn(email="olga@initech.ru", language="ru")
+        )
+        assert await rules_applied(db, ru.id) == ["Trigger: Globex in Russian"]
+        assert await rules_applied(db, en.id) == []
+        assert await rules_applied(db, elsewhere.id) == []
+
     async def test_out_of_business_hours(
         self,
         client: httpx.AsyncClient,

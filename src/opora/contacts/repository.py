@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, literal, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
@@ -58,15 +58,20 @@ async def identities_of(session: AsyncSession, contact_ids: list[int]) -> list[C
     return list((await session.execute(stmt)).scalars())
 
 
-async def primary_email(session: AsyncSession, contact_id: int) -> str | None:
-    """The contact's email address: the primary one, else the first added."""
-    stmt = (
+def primary_email_query(contact_id: int | SQLColumnExpression[int]) -> Select[str]:
+    """The contact's email address: the primary one, else the first added (``contact_id``
+    may be a column, for a correlated subquery)."""
+    return (
         select(ContactIdentity.value)
         .where(ContactIdentity.contact_id == contact_id, ContactIdentity.kind == IdentityKind.EMAIL)
         .order_by(ContactIdentity.is_primary.desc(), ContactIdentity.id)
         .limit(1)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def primary_email(session: AsyncSession, contact_id: int) -> str | None:
+    """The contact's email address: the primary one, else the first added."""
+    return (await session.execute(primary_email_query(contact_id))).scalar_one_or_none()
 
 
 async def organization_by_domain(session: AsyncSession, domain: str) -> Organization | None:
