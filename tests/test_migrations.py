@@ -26,7 +26,7 @@ from opora.migrations import runner
 from opora.migrations.models import (
     SEARCH_BACKEND_COLUMNS,
     SEARCH_BACKEND_INDEXES,
-    SEARCH_BACKEND_TABLE_PREFIX,
+    SEARCH_BACKEND_TABLE_PREFIXES,
     include_object,
     metadata,
 )
@@ -206,7 +206,7 @@ class TestModelsAndMigrationsAgree:
             kind = diff[0]
             assert kind in {"remove_table", "remove_column", "remove_index"}, diff
             if kind == "remove_table":
-                assert diff[1].name.startswith(SEARCH_BACKEND_TABLE_PREFIX), diff
+                assert diff[1].name.startswith(SEARCH_BACKEND_TABLE_PREFIXES), diff
             elif kind == "remove_column":
                 assert (diff[2], diff[3].name) in SEARCH_BACKEND_COLUMNS, diff
             else:

@@ -1,0 +1,1 @@
+"""Knowledge base: categories and sections, articles in Russian and English, search."""
