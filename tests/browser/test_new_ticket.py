@@ -73,6 +73,8 @@ class TestNewTicket:
         await expect(page.locator("html[data-shortcuts=ready]")).to_have_count(1)
         await page.keyboard.press("c")
         await expect(page).to_have_url(f"{live_server.url}/tickets/new")
+        # htmx (deferred) must have processed the page, or the form's change goes unheard
+        await page.wait_for_load_state("load")
 
         await page.select_option("#new-form_id", str(forms["call"]))
         build = page.locator(f"#cf-build_{suffix}")
