@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     from opora.channels.email.api import router as email_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
+    from opora.kb.api import router as kb_router
     from opora.notifications.api import router as notifications_router
     from opora.sla.api import router as sla_router
     from opora.tickets.api import router as tickets_router
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         notifications_router,
         sla_router,
         automation_router,
+        kb_router,
     ):
         app.include_router(router)
 

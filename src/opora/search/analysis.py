@@ -60,6 +60,23 @@ def _synonyms() -> dict[str, frozenset[str]]:
     return groups
 
 
+@cache
+def stopwords() -> frozenset[str]:
+    """Words too common to tell documents apart (``stopwords.txt``), lower case, ё as е."""
+    source = resources.files("opora.search").joinpath("stopwords.txt").read_text("utf-8")
+    words: set[str] = set()
+    for line in source.splitlines():
+        if line.strip().startswith("#"):
+            continue
+        words.update(w.lower().replace("ё", "е") for w in line.split())
+    return frozenset(words)
+
+
+def synonyms_of(term: str) -> frozenset[str]:
+    """The stems meaning the same as the stem ``term`` (``synonyms.txt``), itself included."""
+    return _synonyms().get(term, frozenset()) | {term}
+
+
 def query_groups(query: str) -> list[list[str]]:
     """Each query word becomes a group of alternative stems (itself plus synonyms).
 

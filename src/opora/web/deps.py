@@ -73,6 +73,17 @@ async def current_actor(request: Request, session: Session) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+async def optional_actor(request: Request, session: Session) -> Actor | None:
+    """The token's actor, or None without an Authorization header (public endpoints);
+    a token that is sent but not valid is still a 401."""
+    if not request.headers.get("authorization", "").strip():
+        return None
+    return await current_actor(request, session)
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
 async def agent_actor(actor: CurrentActor) -> Actor:
     if not actor.is_user:
         raise Forbidden("this endpoint is for agents; customers use /api/v1/me/...")
