@@ -180,6 +180,20 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(request_pages_router)
     app.include_router(email_pages_router)
 
+    from opora.kb.public import forms as help_forms_router
+    from opora.kb.public import router as help_router
+
+    app.include_router(help_router)  # the help center: /help, articles, search
+    app.include_router(help_forms_router)
+
+    from opora.portal.pages import router as portal_pages_router
+    from opora.portal.request_form import embed_router
+    from opora.portal.request_form import router as request_form_router
+
+    app.include_router(request_form_router)  # before /help/requests/{id}: "new" is no id
+    app.include_router(portal_pages_router)
+    app.include_router(embed_router)
+
     from opora.reports.pages import router as reports_pages_router
 
     app.include_router(reports_pages_router)
@@ -189,6 +203,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     from opora.channels.email.api import router as email_router
     from opora.contacts.api import router as contacts_router
     from opora.fields.api import router as fields_router
+    from opora.kb.analytics_api import router as kb_analytics_router
     from opora.kb.api import router as kb_router
     from opora.notifications.api import router as notifications_router
     from opora.sla.api import router as sla_router
@@ -208,6 +223,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         sla_router,
         automation_router,
         kb_router,
+        kb_analytics_router,
     ):
         app.include_router(router)
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora.kb.models import KbSearchDoc, KbTerm
+from opora.kb.models import KbSearchDoc, KbTerm, KbTranslation
 from opora.kb.rules import Candidate, QueryGroup
 from opora.search.analysis import index_text
 
@@ -82,11 +82,18 @@ async def unindex_translation(session: AsyncSession, *, translation_id: int) -> 
     await _count_terms(session, old, -1)
 
 
-async def known_terms(session: AsyncSession, stems: set[str]) -> set[str]:
+async def term_counts(session: AsyncSession, stems: set[str]) -> dict[str, int]:
+    """How many translations hold each of ``stems`` (those the index has)."""
     if not stems:
-        return set()
-    rows = await session.execute(select(KbTerm.term).where(KbTerm.term.in_(sorted(stems))))
-    return set(rows.scalars())
+        return {}
+    rows = await session.execute(
+        select(KbTerm.term, KbTerm.documents).where(KbTerm.term.in_(sorted(stems)))
+    )
+    return {term: int(n) for term, n in rows}
+
+
+async def document_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(KbSearchDoc)) or 0)
 
 
 async def corrections(session: AsyncSession, word_stem: str, *, limit: int = 2) -> list[str]:
@@ -141,34 +148,45 @@ async def candidates(
     also pass ``where`` (SQL over ``t`` and ``a``), best first by the database's rank."""
     if not groups:
         return []
-    select_list = (
-        "t.id, t.article_id, t.locale, t.title, s.terms, t.view_count, t.helpful_count, "
-        "t.unhelpful_count"
-    )
+    # first the ids, best first (the database ranks every match: only small columns go
+    # through its sort), then the rows of those few
     if _dialect(session) == "postgresql":
         sql = (
-            f"SELECT {select_list} FROM kb_search s "
+            "SELECT s.translation_id FROM kb_search s "
             "JOIN kb_translations t ON t.id = s.translation_id "
             "JOIN kb_articles a ON a.id = t.article_id "
             f"WHERE s.tsv @@ to_tsquery('simple', :q) AND {where} "
-            "ORDER BY ts_rank(s.tsv, to_tsquery('simple', :q)) DESC, t.id LIMIT :limit"
+            "ORDER BY ts_rank(s.tsv, to_tsquery('simple', :q)) DESC, s.translation_id "
+            "LIMIT :limit"
         )
         q = _tsquery_any(groups)
     else:
         sql = (
-            f"SELECT {select_list} FROM kb_fts f "
-            "JOIN kb_search s ON s.translation_id = f.rowid "
+            "SELECT f.rowid FROM kb_fts f "
             "JOIN kb_translations t ON t.id = f.rowid "
             "JOIN kb_articles a ON a.id = t.article_id "
             f"WHERE kb_fts MATCH :q AND {where} "
-            "ORDER BY bm25(kb_fts), t.id LIMIT :limit"
+            "ORDER BY bm25(kb_fts), f.rowid LIMIT :limit"
         )
         q = _fts5_any(groups)
-    rows = await session.execute(text(sql), {**params, "q": q, "limit": limit})
+    ids = [int(r[0]) for r in await session.execute(text(sql), {**params, "q": q, "limit": limit})]
+    if not ids:
+        return []
+    place = {translation_id: i for i, translation_id in enumerate(ids)}
+    rows = await session.execute(
+        select(
+            KbTranslation.id, KbTranslation.article_id, KbTranslation.locale, KbTranslation.title,
+            KbSearchDoc.terms, KbTranslation.view_count, KbTranslation.helpful_count,
+            KbTranslation.unhelpful_count,
+        )
+        .join(KbSearchDoc, KbSearchDoc.translation_id == KbTranslation.id)
+        .where(KbTranslation.id.in_(ids))
+    )  # fmt: skip
+    found = sorted(rows, key=lambda r: place[r[0]])
     return [
         Candidate(
             translation_id=r[0], article_id=r[1], locale=r[2], title=r[3], terms=r[4] or "",
             views=r[5] or 0, helpful=r[6] or 0, unhelpful=r[7] or 0, db_rank=i,
         )
-        for i, r in enumerate(rows)
+        for i, r in enumerate(found)
     ]  # fmt: skip

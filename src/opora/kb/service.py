@@ -14,6 +14,7 @@ derived for search and snippets.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,6 +54,11 @@ from opora.tickets.service import normalize_tag
 
 PUBLIC = "public"
 PUBLISHED = "published"
+# a stem in more than this share of the articles (and at least this many) is too common
+# to look articles up by (``_selective``)
+COMMON_SHARE = 0.2
+COMMON_FLOOR = 200
+COUNT_SECONDS = 60
 
 
 class CategoryNotFound(NotFound):
@@ -325,24 +331,58 @@ async def list_articles(
     return found
 
 
+async def articles_by_category(
+    session: AsyncSession,
+    *,
+    actor: Actor | None,
+    category_ids: Sequence[int],
+    per_category: int | None = None,
+) -> dict[int, list[Article]]:
+    """The articles the reader may see in each of ``category_ids``, by position; with
+    ``per_category``, only that many each (one query, whatever the number of categories:
+    ``row_number()`` over each category)."""
+    scope = await _scope(session, actor)
+    wanted = [c for c in category_ids if scope.agent or c in scope.categories]
+    if not wanted:
+        return {}
+    place = func.row_number().over(
+        partition_by=KbArticle.category_id, order_by=(KbArticle.position, KbArticle.id)
+    )
+    inner = select(KbArticle.id, KbArticle.category_id, place.label("place")).where(
+        KbArticle.category_id.in_(wanted)
+    )
+    if not scope.agent:
+        published = select(KbTranslation.article_id).where(KbTranslation.status == PUBLISHED)
+        inner = inner.where(KbArticle.visibility == PUBLIC, KbArticle.id.in_(published))
+    ranked = inner.subquery()
+    stmt = select(ranked.c.id).order_by(ranked.c.category_id, ranked.c.place)
+    if per_category is not None:
+        stmt = stmt.where(ranked.c.place <= per_category)
+    ids = [int(i) for i in (await session.execute(stmt)).scalars()]
+    found: dict[int, list[Article]] = {}
+    for article in await _articles_in_order(session, scope, ids):
+        found.setdefault(article.row.category_id, []).append(article)
+    return found
+
+
 async def popular_articles(
     session: AsyncSession, *, actor: Actor | None, locale: str, limit: int = 6
 ) -> list[Article]:
-    """The most read articles the reader may see, in their language where it exists."""
+    """The most read articles in ``locale`` that the reader may see (read off the index
+    on locale, status and views)."""
     scope = await _scope(session, actor)
     stmt = (
-        select(KbTranslation.article_id, func.sum(KbTranslation.view_count).label("views"))
+        select(KbTranslation.article_id)
         .join(KbArticle, KbArticle.id == KbTranslation.article_id)
-        .where(KbTranslation.status == PUBLISHED)
-        .group_by(KbTranslation.article_id)
-        .order_by(func.sum(KbTranslation.view_count).desc(), KbTranslation.article_id)
+        .where(KbTranslation.locale == locale, KbTranslation.status == PUBLISHED)
+        .order_by(KbTranslation.view_count.desc(), KbTranslation.article_id)
         .limit(limit)
     )
     if not scope.agent:
         stmt = stmt.where(
             KbArticle.visibility == PUBLIC, KbArticle.category_id.in_(sorted(scope.categories))
         )
-    ids = [r[0] for r in await session.execute(stmt)]
+    ids = [int(r) for r in (await session.execute(stmt)).scalars()]
     return await _articles_in_order(session, scope, ids)
 
 
@@ -535,17 +575,23 @@ async def search(
     groups = rules.query_groups(query, typing=typing)
     if not groups:
         return SearchResults(query=query, locale=locale, hits=[])
-    known = await index.known_terms(session, set().union(*(g.stems for g in groups)))
+    counts = await index.term_counts(session, set().union(*(g.stems for g in groups)))
+    common = await _common_limit(session)
     corrected: list[str] = []
     fixed = []
     for group in groups:
-        if group.prefix or not group.stems.isdisjoint(known):
+        if group.prefix or not group.stems.isdisjoint(counts):
             fixed.append(group)
             continue
         near = await index.corrections(session, min(group.stems, key=len))
-        if near:
+        extra = frozenset().union(*(rules.synonyms_of(n) for n in near))
+        extra_counts = await index.term_counts(session, set(extra))
+        # a typo is read as a word the articles use, not as one nearly all of them do
+        # («приходит» is not «приложите»)
+        extra = frozenset(t for t in extra if 0 < extra_counts.get(t, 0) <= common)
+        counts.update({t: extra_counts[t] for t in extra})
+        if extra:
             corrected.append(group.word)
-            extra = frozenset().union(*(rules.synonyms_of(n) for n in near))
             fixed.append(rules.QueryGroup(word=group.word, stems=group.stems | extra))
         else:
             fixed.append(group)
@@ -563,7 +609,9 @@ async def search(
             + ")"
         )
         params = {}
-    found = await index.candidates(session, fixed, where=where, params=params)
+    found = await index.candidates(
+        session, _selective(fixed, counts, common), where=where, params=params
+    )
     best: dict[int, tuple[float, float, rules.Candidate]] = {}
     for cand in found:
         coverage, value = rules.score(cand, fixed)
@@ -601,6 +649,42 @@ async def search(
             )
         )  # fmt: skip
     return SearchResults(query=query, locale=locale, hits=hits, corrected=corrected)
+
+
+def _cache(session: AsyncSession) -> dict[str, Any]:
+    shared = session.info.get("opora.cache")
+    if not isinstance(shared, dict):
+        return {}
+    found: dict[str, Any] = shared.setdefault("kb", {})
+    return found
+
+
+async def _common_limit(session: AsyncSession) -> int:
+    """Stems in more translations than this are too common to look articles up by (the
+    count of translations is cached per process for a minute: it moves slowly)."""
+    cache = _cache(session)
+    known = cache.get("documents")
+    if known is None or time.monotonic() - known[0] > COUNT_SECONDS:
+        known = (time.monotonic(), await index.document_count(session))
+        cache["documents"] = known
+    return max(COMMON_FLOOR, int(known[1] * COMMON_SHARE))
+
+
+def _selective(
+    groups: list[rules.QueryGroup], counts: dict[str, int], limit: int
+) -> list[rules.QueryGroup]:
+    """The query's stems worth asking the index for: not those in a large share of all
+    articles (in "app crashes on start", "app" is in every article that says "update the
+    app"): matching them would make the database rank nearly every article. They still
+    count in ``rules.score``. When every stem is that common, the rarest group stays."""
+    kept = []
+    for group in groups:
+        stems = frozenset(s for s in group.stems if group.prefix or counts.get(s, 0) <= limit)
+        if stems:
+            kept.append(rules.QueryGroup(word=group.word, stems=stems, prefix=group.prefix))
+    if kept:
+        return kept
+    return [min(groups, key=lambda g: min((counts.get(s, 0) for s in g.stems), default=0))]
 
 
 # --- what readers did -----------------------------------------------------------------------

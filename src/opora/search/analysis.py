@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import Stemmer
@@ -19,7 +19,10 @@ def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
     return Stemmer.Stemmer("russian"), Stemmer.Stemmer("english")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
+    """A word's stem (Russian or English Snowball, by its letters); cached, since the
+    same words come back in every document and query."""
     word = word.lower().replace("ё", "е")
     if len(word) > MAX_TERM:
         return word[:MAX_TERM]
