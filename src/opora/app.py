@@ -194,7 +194,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     app.include_router(portal_pages_router)
     app.include_router(embed_router)
 
+    from opora.kb.pages import router as kb_pages_router
     from opora.reports.pages import router as reports_pages_router
+
+    app.include_router(kb_pages_router)
 
     app.include_router(reports_pages_router)
 

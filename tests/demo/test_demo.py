@@ -26,9 +26,11 @@ from opora.db import Database
 from opora.demo import content, load_demo
 from opora.demo.automation import load_automation
 from opora.demo.fast import fast_possible
+from opora.demo.kb import load_kb
 from opora.demo.plan import draw_choices, gender_slots, make_plan, slots_for
 from opora.fields import service as fields_service
 from opora.jobs.models import Job
+from opora.kb import service as kb_service
 from opora.migrations import runner
 from opora.search import service as search
 from opora.tickets.models import Message, Tag, Ticket, TicketEvent, TicketLink, TicketTag
@@ -217,6 +219,22 @@ class TestLoadDemo:
         assert {m.visibility for m in macros} == {"public", "internal"}
         assert first_line.assignment == "round_robin" and online == 3
         again = await load_automation(loaded.db, now=NOW)
+        assert set(again.values()) == {0}
+
+    async def test_it_fills_the_help_center_once(self, loaded: Loaded) -> None:
+        async with loaded.db.unit_of_work(write=False) as s:
+            found = await kb_service.search(
+                s, actor=None, query="не могу войти в аккаунт", locale="ru"
+            )
+            english = await kb_service.search(s, actor=None, query="reset password", locale="ru")
+            internal = await kb_service.search(
+                s, actor=None, query="вторая линия вход", locale="ru"
+            )
+        assert found.hits[0].title == "Не могу войти в аккаунт"
+        assert english.hits[0].title == "Сброс пароля"
+        assert all(h.visibility == "public" for h in internal.hits)
+        assert "Вход: что проверить второй линии" not in [h.title for h in internal.hits]
+        again = await load_kb(loaded.db)
         assert set(again.values()) == {0}
 
     async def test_no_job_is_queued(self, loaded: Loaded) -> None:

@@ -41,6 +41,7 @@ from opora.db import Database
 from opora.demo import content
 from opora.demo.automation import load_automation
 from opora.demo.fast import Directory, FastWriter, fast_possible
+from opora.demo.kb import load_kb
 from opora.demo.plan import Plan, Step, Story, make_plan
 from opora.fields import service as fields_service
 from opora.fields.models import CustomField, FieldEntity, FieldType, TicketForm
@@ -239,6 +240,7 @@ async def load_demo(
         if batch:
             await _load_batch(db, batch, run)
         made = await load_automation(db, now=plan.now)
+        made.update(await load_kb(db))
         return await _summary(db, plan, company, time.perf_counter() - started, made)
     finally:
         await db.dispose()
@@ -607,6 +609,8 @@ async def _summary(
             f"{made['policies']} policies, {made['triggers']} triggers, "
             f"{made['time_rules']} time rules, {made['macros']} macros "
             "(Admin -> SLA, Triggers, Time rules; Macros in the top bar)",
+            f"  knowledge base made now: {made.get('kb_categories', 0)} categories and "
+            f"sections, {made.get('kb_articles', 0)} articles (the help center: /help)",
             "",
             f"Admin: {admin}, {password}",
             "The API takes tokens. Print one for the admin, any agent or any customer:",

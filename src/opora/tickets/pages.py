@@ -1,8 +1,10 @@
 """The agent's ticket page: header form (with the ticket's custom fields), timeline,
 composer (with attachments), macros (pick one, preview it for this ticket, edit the text,
-apply), escalation, customer sidebar, merging (with a confirmation step), links, the
-resolution summary asked for on solving, and the customer preview
-(``/tickets/{id}/customer-view``: the ticket as its customer reads it).
+apply), the knowledge-base card (articles for the ticket, loaded by htmx; a link or the
+text of one inserted into the reply, an internal one into a note only), escalation,
+customer sidebar, merging (with a confirmation step), links, the resolution summary asked
+for on solving, and the customer preview (``/tickets/{id}/customer-view``: the ticket as
+its customer reads it).
 
 Handlers parse the form, resolve the page user's actor, call one service and render. A
 service error (a rule, a missing field) re-renders the page with the field marked and the
@@ -36,6 +38,7 @@ from opora.contacts import service as contacts_service
 from opora.errors import Conflict, FieldRequired, NotFound, OporaError
 from opora.fields import service as fields_service
 from opora.fields.models import CustomField, FieldType
+from opora.kb import suggest as kb_suggest
 from opora.kit.blobs import BlobStore
 from opora.sla import service as sla_service
 from opora.tickets import service
@@ -247,10 +250,12 @@ async def _page(
     merge_target: Ticket | None = None,
     custom: dict[str, Any] | None = None,
     macro: MacroView | None = None,
+    kb: kb_suggest.Suggestions | None = None,
 ) -> HTMLResponse:
     """The ticket page; after a refused form, ``values`` (and ``custom``, the custom-field
     inputs by key) are what the agent sent, shown back instead of what is stored. ``macro``:
-    the macro preview shown open in the macro card."""
+    the macro preview shown open in the macro card; ``kb``: the knowledge-base card's
+    articles, drawn in place (else htmx loads them after the page)."""
     values = values or {}
     extra = _int_or_none(values.get("assignee_id", ""))
     try:
@@ -310,7 +315,14 @@ async def _page(
         sla_zone=_agent_zone(request),
         macros=macros,
         macro_view=macro,
+        kb=kb,
+        site_url=_site_url(request),
     )
+
+
+def _site_url(request: Request) -> str:
+    """This server's address, for the absolute article links "Insert link" writes."""
+    return str(request.base_url).rstrip("/")
 
 
 def _agent_zone(request: Request) -> ZoneInfo:
@@ -544,6 +556,9 @@ async def add_message(
         if "visibility" not in problems.fields:
             problems.fields = {"body": "empty_message"}
         return await again(problems)
+    if data.visibility == "public" and await kb_suggest.internal_articles_in(session, body):
+        # an internal article's link or text, put in with the knowledge-base card or typed
+        return await again(Problems(form="message", fields={"body": "kb_internal_in_reply"}))
     error = await attempt(session, call)
     if isinstance(error, service.TicketNotFound):
         return _not_found(request)
@@ -553,6 +568,33 @@ async def add_message(
     return RedirectResponse(
         f"/tickets/{ticket_id}?sent=1#message-{added[0].message.id}", status_code=303
     )
+
+
+# --- the knowledge-base card: suggested articles, a search, insert a link or the text -------
+# htmx loads the card's list after the page (the search is not on the page's own path);
+# without JavaScript "Show articles" opens the page with the list in place.
+
+
+@router.get("/tickets/{ticket_id}/kb")
+async def kb_suggestions(
+    request: Request, session: Session, user: PageUser, ticket_id: int, q: str = ""
+) -> Response:
+    """Articles for the ticket: from its subject and the customer's latest message, or
+    for ``q``; in the customer's language. Internal ones are marked and can go into an
+    internal note only."""
+    actor = await _actor(session, user)
+    try:
+        found = await kb_suggest.ticket_suggestions(
+            session, actor=actor, ticket_id=ticket_id, query=q[:300]
+        )
+    except service.TicketNotFound:
+        return _not_found(request)
+    if not is_htmx(request):
+        return await _page(request, session, actor, ticket_id, kb=found)
+    return render(
+        request, "tickets/_kb_suggestions.html", kb=found, ticket=found.ticket,
+        site_url=_site_url(request),
+    )  # fmt: skip
 
 
 # --- macros: pick one, preview it for this ticket, apply it ------------------------------
