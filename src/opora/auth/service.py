@@ -731,9 +731,11 @@ def _reset_keys(email: str, ip: str) -> dict[str, int]:
     return keys
 
 
-async def _blocked_for(
+async def blocked_for(
     session: AsyncSession, keys: dict[str, int], window: timedelta, now: datetime
 ) -> timedelta | None:
+    """How long until the fullest of ``keys`` (attempt key -> its limit in ``window``)
+    has room again, or None when none is full (sign-in limits here and in the portal)."""
     if not keys:
         return None
     counts = await repository.attempts_since(session, keys=list(keys), since=now - window)
@@ -747,7 +749,7 @@ async def sign_in_blocked(
     session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
 ) -> timedelta | None:
     """How long sign-ins with this email or from this address are refused, or None."""
-    return await _blocked_for(session, _sign_in_keys(email, ip), SIGN_IN_WINDOW, now or utcnow())
+    return await blocked_for(session, _sign_in_keys(email, ip), SIGN_IN_WINDOW, now or utcnow())
 
 
 async def record_failed_sign_in(
@@ -771,9 +773,7 @@ async def reset_request_blocked(
 ) -> timedelta | None:
     """How long reset requests for this email or from this address are refused, or None.
     The same for addresses with and without an account."""
-    return await _blocked_for(
-        session, _reset_keys(email, ip), RESET_REQUEST_WINDOW, now or utcnow()
-    )
+    return await blocked_for(session, _reset_keys(email, ip), RESET_REQUEST_WINDOW, now or utcnow())
 
 
 async def record_reset_request(

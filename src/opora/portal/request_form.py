@@ -23,7 +23,6 @@ its two pages may be framed (``frame-ancestors *``); every other portal page say
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, QueryParams
 
 from opora.auth.actor import Actor, ActorKind
-from opora.fields.models import CustomField, FieldType, TicketForm
+from opora.fields.inputs import CF, custom_values, field_inputs, typed_custom
+from opora.fields.models import TicketForm
 from opora.kb import service as kb_service
 from opora.portal import rules, service
 from opora.portal.deps import PortalActor, PortalRoute, portal_language
@@ -54,7 +54,6 @@ router = APIRouter(
 embed_router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 TEXT_INPUTS = ("name", "email", "subject", "body", "form_id")
-CF = "cf."  # the prefix of a custom field's input name
 HONEYPOT = "website"
 EMBED_FRAMING = "frame-ancestors *"
 EMBED_TOKEN_MAX_AGE = 6 * 3600
@@ -62,19 +61,6 @@ _EMBED_SALT = "opora.portal.embed-form"
 _EMAIL = TypeAdapter(EmailStr)
 # a service error's field -> the input that shows it
 ERROR_INPUTS = {"subject": "subject", "body": "body", "email": "email", "form_id": "form_id"}
-
-
-@dataclass(frozen=True, slots=True)
-class FieldInput:
-    """One custom field of the form, as the template draws it."""
-
-    key: str
-    label: str
-    label_ru: str
-    type: str
-    options: tuple[str, ...]
-    required: bool  # everywhere, or on this form
-    value: Any  # str; a list for a multiselect; a bool for a checkbox
 
 
 def _visitor_actor(actor: Actor | None) -> Actor:
@@ -85,76 +71,8 @@ def _visitor_actor(actor: Actor | None) -> Actor:
 def raw_values(data: FormData | QueryParams) -> dict[str, Any]:
     """Everything typed, as the template shows it back."""
     values: dict[str, Any] = {name: str(data.get(name, "")) for name in TEXT_INPUTS}
-    custom: dict[str, Any] = {}
-    for name in data:
-        if name.startswith(CF):
-            items = [str(v) for v in data.getlist(name)]
-            custom[name.removeprefix(CF)] = items if len(items) > 1 else items[0]
-    values["custom"] = custom
+    values["custom"] = typed_custom(data)
     return values
-
-
-def _field_set(fields: list[CustomField], form: TicketForm | None) -> list[CustomField]:
-    """The form's fields in its order, then any field required everywhere it leaves out;
-    with no form, all of them (customer-visible fields only, always)."""
-    if form is None:
-        return fields
-    by_key = {f.key: f for f in fields}
-    chosen = [by_key[k] for k in form.field_keys if k in by_key]
-    return chosen + [f for f in fields if f.required and f.key not in form.field_keys]
-
-
-def field_inputs(
-    fields: list[CustomField], form: TicketForm | None, custom: dict[str, Any]
-) -> list[FieldInput]:
-    required_here = set(form.required_keys) if form else set()
-    result = []
-    for f in _field_set(fields, form):
-        raw = custom.get(f.key, "")
-        if f.type == FieldType.MULTISELECT:
-            value: Any = raw if isinstance(raw, list) else [raw] if raw else []
-        elif f.type == FieldType.CHECKBOX:
-            value = raw == "on" or raw is True
-        else:
-            value = raw if isinstance(raw, str) else (raw[0] if raw else "")
-        result.append(
-            FieldInput(
-                key=f.key,
-                label=f.label,
-                label_ru=f.label_ru,
-                type=f.type,
-                options=tuple(f.options),
-                required=f.required or f.key in required_here,
-                value=value,
-            )
-        )
-    return result
-
-
-def _number(text: str) -> int | float | str:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text.replace(",", "."))
-        except ValueError:
-            return text  # not a number: the field's validation names it
-
-
-def custom_values(inputs: list[FieldInput]) -> dict[str, Any]:
-    """The values the service validates; an empty input is left out."""
-    result: dict[str, Any] = {}
-    for i in inputs:
-        if i.type == FieldType.CHECKBOX:
-            if i.value:
-                result[i.key] = True
-        elif i.type == FieldType.MULTISELECT:
-            if i.value:
-                result[i.key] = list(i.value)
-        elif isinstance(i.value, str) and i.value.strip():
-            text = i.value.strip()
-            result[i.key] = _number(text) if i.type == FieldType.NUMBER else text
-    return result
 
 
 def chosen_form(forms: list[TicketForm], form_id: str | None) -> TicketForm | None:

@@ -21,11 +21,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora import events
-from opora.auth import repository as auth_repository
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.auth.models import Group, LoginAttempt
 from opora.auth.passwords import hash_password, verify_password
+from opora.auth.service import blocked_for
 from opora.contacts import repository as contacts_repository
 from opora.contacts import service as contacts_service
 from opora.contacts.models import Contact, IdentityKind
@@ -114,19 +114,6 @@ def _submit_keys(email: str, ip: str) -> dict[str, int]:
     return _keys("portal-submit", email, ip, SUBMIT_EMAIL_LIMIT, SUBMIT_IP_LIMIT)
 
 
-async def _blocked_for(
-    session: AsyncSession, keys: dict[str, int], window: timedelta, now: datetime
-) -> timedelta | None:
-    """How long until the fullest key has room again, or None when none is full."""
-    if not keys:
-        return None
-    counts = await auth_repository.attempts_since(session, keys=list(keys), since=now - window)
-    waits = [oldest + window - now for key, (count, oldest) in counts.items() if count >= keys[key]]
-    if not waits:
-        return None
-    return max(max(waits), timedelta(seconds=1))
-
-
 async def _record(session: AsyncSession, keys: dict[str, int], now: datetime) -> None:
     for key in keys:
         session.add(LoginAttempt(key=key, attempted_at=now))
@@ -138,13 +125,13 @@ async def link_request_blocked(
 ) -> timedelta | None:
     """How long sign-in links for this address or from this client are refused. The same
     for addresses we know and addresses we do not."""
-    return await _blocked_for(session, _link_keys(email, ip), LINK_REQUEST_WINDOW, now or utcnow())
+    return await blocked_for(session, _link_keys(email, ip), LINK_REQUEST_WINDOW, now or utcnow())
 
 
 async def sign_in_blocked(
     session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
 ) -> timedelta | None:
-    return await _blocked_for(session, _sign_in_keys(email, ip), SIGN_IN_WINDOW, now or utcnow())
+    return await blocked_for(session, _sign_in_keys(email, ip), SIGN_IN_WINDOW, now or utcnow())
 
 
 async def record_failed_sign_in(
@@ -163,7 +150,7 @@ async def submission_blocked(
     session: AsyncSession, *, email: str, ip: str, now: datetime | None = None
 ) -> timedelta | None:
     """How long anonymous requests from this client (or for this address) are refused."""
-    return await _blocked_for(session, _submit_keys(email, ip), SUBMIT_WINDOW, now or utcnow())
+    return await blocked_for(session, _submit_keys(email, ip), SUBMIT_WINDOW, now or utcnow())
 
 
 async def record_submission(

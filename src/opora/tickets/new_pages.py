@@ -15,7 +15,6 @@ the page back with the new form's fields, creating nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,7 +28,8 @@ from opora.auth.actor import Actor
 from opora.contacts import service as contacts_service
 from opora.errors import OporaError
 from opora.fields import service as fields_service
-from opora.fields.models import CustomField, FieldEntity, FieldType, TicketForm
+from opora.fields.inputs import CF, custom_values, field_inputs, typed_custom
+from opora.fields.models import FieldEntity, TicketForm
 from opora.tickets import service
 from opora.tickets.models import Channel, Priority, Ticket, TicketType
 from opora.tickets.schemas import TicketCreate
@@ -58,7 +58,6 @@ TEXT_INPUTS = (
     "channel",
     "form_id",
 )
-CF = "cf."  # the prefix of a custom field's input name
 # a service error's field -> the input that shows it
 ERROR_INPUTS = {
     "requester": "requester_email",
@@ -69,19 +68,6 @@ ERROR_INPUTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FieldInput:
-    """One custom field of the form, as the template draws it."""
-
-    key: str
-    label: str
-    label_ru: str
-    type: str
-    options: tuple[str, ...]
-    required: bool  # everywhere, or on this form
-    value: Any  # str; a list for a multiselect; a bool for a checkbox
-
-
 def _int_or_none(value: str) -> int | None:
     value = value.strip()
     return int(value) if value.isdigit() else None
@@ -90,76 +76,8 @@ def _int_or_none(value: str) -> int | None:
 def _raw_values(data: FormData | QueryParams) -> dict[str, Any]:
     """Everything the agent typed, as the template shows it back."""
     values: dict[str, Any] = {name: str(data.get(name, "")) for name in TEXT_INPUTS}
-    custom: dict[str, Any] = {}
-    for name in data:
-        if name.startswith(CF):
-            items = [str(v) for v in data.getlist(name)]
-            custom[name.removeprefix(CF)] = items if len(items) > 1 else items[0]
-    values["custom"] = custom
+    values["custom"] = typed_custom(data)
     return values
-
-
-def _field_set(fields: list[CustomField], form: TicketForm | None) -> list[CustomField]:
-    """The form's fields in its order, then any field required everywhere that the form
-    leaves out (a ticket cannot be created without it); with no form, all of them."""
-    if form is None:
-        return fields
-    by_key = {f.key: f for f in fields}
-    chosen = [by_key[k] for k in form.field_keys if k in by_key]
-    return chosen + [f for f in fields if f.required and f.key not in form.field_keys]
-
-
-def _inputs(
-    fields: list[CustomField], form: TicketForm | None, custom: dict[str, Any]
-) -> list[FieldInput]:
-    required_here = set(form.required_keys) if form else set()
-    result = []
-    for f in _field_set(fields, form):
-        raw = custom.get(f.key, "")
-        if f.type == FieldType.MULTISELECT:
-            value: Any = raw if isinstance(raw, list) else [raw] if raw else []
-        elif f.type == FieldType.CHECKBOX:
-            value = raw == "on" or raw is True
-        else:
-            value = raw if isinstance(raw, str) else (raw[0] if raw else "")
-        result.append(
-            FieldInput(
-                key=f.key,
-                label=f.label,
-                label_ru=f.label_ru,
-                type=f.type,
-                options=tuple(f.options),
-                required=f.required or f.key in required_here,
-                value=value,
-            )
-        )
-    return result
-
-
-def _number(text: str) -> int | float | str:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text.replace(",", "."))
-        except ValueError:
-            return text  # not a number: the field's validation names it
-
-
-def _custom_values(inputs: list[FieldInput]) -> dict[str, Any]:
-    """The values ``create_ticket`` validates; an empty input is left out."""
-    result: dict[str, Any] = {}
-    for i in inputs:
-        if i.type == FieldType.CHECKBOX:
-            if i.value:
-                result[i.key] = True
-        elif i.type == FieldType.MULTISELECT:
-            if i.value:
-                result[i.key] = list(i.value)
-        elif isinstance(i.value, str) and i.value.strip():
-            text = i.value.strip()
-            result[i.key] = _number(text) if i.type == FieldType.NUMBER else text
-    return result
 
 
 def _chosen_form(forms: list[TicketForm], form_id: str | None) -> TicketForm | None:
@@ -187,7 +105,7 @@ async def _page(
     fields = await fields_service.list_fields(session, entity=FieldEntity.TICKET)
     context: dict[str, Any] = {
         "values": {**values, "form_id": str(form.id) if form else ""},
-        "inputs": _inputs(fields, form, values["custom"]),
+        "inputs": field_inputs(fields, form, values["custom"]),
         "types": [t.value for t in TicketType],
         "errors": errors or {},
     }
@@ -310,7 +228,7 @@ async def create_ticket(request: Request, session: Session, user: PageUser) -> R
             errors={"form_id": "invalid"},
         )  # fmt: skip
     fields = await fields_service.list_fields(session, entity=FieldEntity.TICKET)
-    custom = _custom_values(_inputs(fields, form, values["custom"]))
+    custom = custom_values(field_inputs(fields, form, values["custom"]))
     errors: dict[str, str] = {}
     if not values["requester_email"].strip():
         errors["requester_email"] = "email_required"
