@@ -21,7 +21,7 @@ from opora.kb.rules import Candidate, QueryGroup
 from opora.search.analysis import index_text
 
 MAX_TERMS_CHARS = 400_000
-CANDIDATES = 100  # translations the database hands over for ranking
+CANDIDATES = 50  # translations the database hands over for ranking
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -53,6 +53,8 @@ class KbCategory(IdMixin, TimestampMixin, Base):
 
 class KbArticle(IdMixin, TimestampMixin, Base):
     __tablename__ = "kb_articles"
+    # a category's articles in order (the help center's lists)
+    __table_args__ = (Index("ix_kb_articles_category_position", "category_id", "position", "id"),)
 
     category_id: Mapped[int] = mapped_column(
         ForeignKey("kb_categories.id", ondelete="RESTRICT"), index=True

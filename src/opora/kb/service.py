@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, exists, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
@@ -340,28 +340,31 @@ async def articles_by_category(
 ) -> dict[int, list[Article]]:
     """The articles the reader may see in each of ``category_ids``, by position; with
     ``per_category``, only that many each (one query, whatever the number of categories:
-    ``row_number()`` over each category)."""
+    a ``UNION ALL`` of one limited part per category, each on the category's index)."""
     scope = await _scope(session, actor)
     wanted = [c for c in category_ids if scope.agent or c in scope.categories]
     if not wanted:
         return {}
-    place = func.row_number().over(
-        partition_by=KbArticle.category_id, order_by=(KbArticle.position, KbArticle.id)
-    )
-    inner = select(KbArticle.id, KbArticle.category_id, place.label("place")).where(
-        KbArticle.category_id.in_(wanted)
-    )
-    if not scope.agent:
-        published = select(KbTranslation.article_id).where(KbTranslation.status == PUBLISHED)
-        inner = inner.where(KbArticle.visibility == PUBLIC, KbArticle.id.in_(published))
-    ranked = inner.subquery()
-    stmt = select(ranked.c.id).order_by(ranked.c.category_id, ranked.c.place)
-    if per_category is not None:
-        stmt = stmt.where(ranked.c.place <= per_category)
+
+    def of(category_id: int) -> Select[Any]:
+        stmt = select(KbArticle.id).where(KbArticle.category_id == category_id)
+        if not scope.agent:
+            published = exists().where(
+                KbTranslation.article_id == KbArticle.id, KbTranslation.status == PUBLISHED
+            )
+            stmt = stmt.where(KbArticle.visibility == PUBLIC, published)
+        stmt = stmt.order_by(KbArticle.position, KbArticle.id)
+        return stmt.limit(per_category) if per_category is not None else stmt
+
+    # one statement, a part per category, each reading its category's index in order
+    parts = [of(c).subquery() for c in wanted]
+    stmt = union_all(*(select(p.c.id) for p in parts))
     ids = [int(i) for i in (await session.execute(stmt)).scalars()]
     found: dict[int, list[Article]] = {}
     for article in await _articles_in_order(session, scope, ids):
         found.setdefault(article.row.category_id, []).append(article)
+    for articles in found.values():
+        articles.sort(key=lambda a: (a.row.position, a.row.id))
     return found
 
 
