@@ -9,10 +9,12 @@ import uuid
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import func, select
 
 from opora.auth.actor import system_actor
 from opora.db import Database
 from opora.kb import service as kb
+from opora.kb.models import KbOutcome
 from opora.kb.schemas import ArticleCreate, CategoryCreate, TranslationIn
 from tests.browser.conftest import LiveServer, Screenshot, sideways_scroll
 
@@ -81,3 +83,30 @@ class TestHelpCenter:
             sideways = await sideways_scroll(phone_page)
             assert sideways is None, f"{path}: {sideways}"
         await screenshot(phone_page, "article")
+
+
+class TestSuggestionsOnTheRequestForm:
+    async def test_typing_a_subject_suggests_an_article_and_it_helped(
+        self, page: Page, live_server: LiveServer, screenshot: Screenshot
+    ) -> None:
+        word, login_id = await knowledge(live_server)
+        await page.goto("/help/requests/new")
+        await page.wait_for_load_state("load")  # htmx listens
+        await page.locator("#subject").press_sequentially(f"cannot sign in {word}", delay=20)
+        suggestion = page.locator(f'#kb-suggestions [data-article="{login_id}"]')
+        await expect(suggestion).to_be_visible()
+        await expect(page.get_by_text(f"Sign-in runbook {word}")).to_have_count(0)
+        await screenshot(page, "suggested")
+        await suggestion.get_by_role("button").click()
+        await expect(page.locator("#deflected")).to_be_visible()
+        db = Database(live_server.database_url)
+        try:
+            async with db.unit_of_work(write=False) as s:
+                deflected = await s.scalar(
+                    select(func.count())
+                    .select_from(KbOutcome)
+                    .where(KbOutcome.kind == "deflected", KbOutcome.article_id == login_id)
+                )
+        finally:
+            await db.dispose()
+        assert deflected == 1

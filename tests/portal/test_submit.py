@@ -65,7 +65,7 @@ class TestTheForm:
         r = await client.get("/help/requests/new")
         assert r.status_code == 200
         subject = r.text.split('id="subject"')[1].split(">")[0]
-        for attr in ('hx-get="/help/suggest"', 'hx-trigger="keyup changed delay:400ms"',
+        for attr in ('hx-get="/help/suggest"', 'hx-trigger="input changed delay:400ms"',
                      'hx-target="#kb-suggestions"', 'name="subject"'):  # fmt: skip
             assert attr in subject
         assert 'name="locale" id="request-locale" value="en"' in r.text
