@@ -205,3 +205,16 @@ async def test_postgres_connections_plan_each_statement_with_its_values(
     async with db.unit_of_work(write=False) as s:
         mode = (await s.execute(text("SHOW plan_cache_mode"))).scalar_one()
     assert mode == "force_custom_plan"
+
+
+async def test_no_page_may_be_framed_by_another_site_but_the_embed(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/login", "/help", "/api/v1/kb/categories", "/healthz"):
+        r = await client.get(path)
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert r.headers["content-security-policy"] == "frame-ancestors 'none'", path
+    r = await client.get("/embed/request-form")
+    assert r.status_code == 200, r.text
+    assert "x-frame-options" not in r.headers
+    assert r.headers["content-security-policy"] == "frame-ancestors *"

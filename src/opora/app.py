@@ -123,11 +123,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     from opora.auth.pages import router as auth_pages_router
     from opora.web import i18n
     from opora.web.error_pages import install_error_pages
+    from opora.web.framing import DenyFraming
     from opora.web.page_auth import install_page_handlers
     from opora.web.sessions import install_sessions
     from opora.web.templating import mount_static
 
     i18n.load_all()
+    app.add_middleware(DenyFraming)  # no page of ours in another site's frame (but the embed)
     install_sessions(app, settings)
     install_page_handlers(app)
     install_error_pages(app)

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from opora.config import Settings
 from opora.db import Database
+from opora.jobs.models import Job
 from opora.kit.time import utcnow
 from opora.tickets.models import Attachment, Message, Ticket
 from tests.conftest import Company
@@ -188,6 +189,28 @@ class TestReply:
         r = await client.post(f"/help/requests/{tid}/reply", data=data)
         assert r.status_code == 303
         assert (await _ticket(db, tid)).status == "open"
+
+    async def test_marking_solved_oneself_sends_no_solved_email(
+        self, client: httpx.AsyncClient, db: Database, company: Company
+    ) -> None:
+        mine, theirs = [await make_ticket(db, requester_email=CAROL) for _ in range(2)]
+        async with db.unit_of_work() as s:  # web requests: solved mail goes out for them
+            await s.execute(update(Ticket).where(Ticket.id.in_([mine, theirs]))
+                            .values(channel="web"))  # fmt: skip
+        await portal_sign_in(client, db, CAROL)
+        page = await client.get(f"/help/requests/{mine}")
+        r = await client.post(f"/help/requests/{mine}/solve",
+                              data={"csrf_token": csrf_of(page.text)})  # fmt: skip
+        assert r.status_code == 303
+        r = await client.patch(f"/api/v1/tickets/{theirs}", headers=company.l1_agent.headers,
+                               json={"status": "solved"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        async with db.unit_of_work(write=False) as s:
+            jobs = list(await s.scalars(select(Job).where(Job.name == "channels.email.send")))
+        solved = {
+            j.payload.get("ticket_id") for j in jobs if j.payload.get("kind") == "ticket_solved"
+        }
+        assert solved == {theirs}  # the agent's solve is mailed; the customer's own is not
 
     async def test_a_reply_to_a_closed_request_opens_a_follow_up(
         self, client: httpx.AsyncClient, db: Database, company: Company

@@ -361,7 +361,14 @@ async def _ticket_updated(session: AsyncSession, payload: dict[str, Any]) -> Non
             await _send_agent(session, user, ticket, "agent_assigned",
                               {"actor": {"name": await _actor_name(session, payload)}})  # fmt: skip
     status = changes.get("status")
-    if status and status[1] == TicketStatus.SOLVED and ticket.channel in REPLY_CHANNELS:
+    # a customer who marked it solved themselves (the portal) is not told so by email
+    by_requester = payload.get("by") == f"contact:{ticket.requester_id}"
+    if (
+        status
+        and status[1] == TicketStatus.SOLVED
+        and ticket.channel in REPLY_CHANNELS
+        and not by_requester
+    ):
         await _send_customer(session, ticket, "ticket_solved", context_extra={})
 
 
