@@ -4,6 +4,8 @@ analytics (searches, clicks, views, feedback, deflections)."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import func, select
 
@@ -143,3 +145,28 @@ class TestSuggestions:
     ) -> None:
         r = await client.get("/help/suggest", params={"subject": "вх"})
         assert "help-suggestion" not in r.text
+
+
+class TestSuggestionsInTheEmbed:
+    async def test_it_helped_inside_another_sites_frame_without_our_cookies(
+        self, client: httpx.AsyncClient, db: Database, kb: Kb
+    ) -> None:
+        page = await client.get("/embed/request-form")
+        assert page.status_code == 200
+        token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert token, "the embed has no form token"
+        client.cookies.clear()  # a frame on another site sends none of ours
+        r = await client.get("/help/suggest", params={
+            "subject": "сброс паро", "locale": "ru", "form_token": token[1]})  # fmt: skip
+        assert 'action="/embed/deflect"' in r.text and 'name="csrf_token"' not in r.text
+        r = await client.post("/embed/deflect", data={"article_id": str(kb.reset),
+                                                      "form_token": "forged"})  # fmt: skip
+        assert r.status_code == 403
+        assert await count(db, KbOutcome) == 0
+        r = await client.post("/embed/deflect", data={"article_id": str(kb.reset),
+                                                      "form_token": token[1]})  # fmt: skip
+        assert r.status_code == 200 and 'id="deflected"' in r.text
+        assert await count(db, KbOutcome, kind="deflected", article_id=kb.reset) == 1
+        r = await client.post("/embed/deflect", data={"article_id": str(kb.internal),
+                                                      "form_token": token[1]})  # fmt: skip
+        assert r.status_code == 404  # an internal article helps no visitor

@@ -32,6 +32,7 @@ from opora.errors import OporaError
 from opora.kb import service
 from opora.kb.schemas import LOCALES, FeedbackIn
 from opora.portal.deps import PortalActor, PortalRoute, portal_language
+from opora.portal.request_form import embed_token_ok
 from opora.portal.visitor import visitor_of
 from opora.web.deps import Session
 from opora.web.page_auth import verify_csrf
@@ -245,8 +246,11 @@ async def help_suggest(
     actor: PortalActor,
     subject: Annotated[str, Query(max_length=300)] = "",
     locale: str | None = None,
+    form_token: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    """Articles matching what the customer types as the subject (htmx partial)."""
+    """Articles matching what the customer types as the subject (htmx partial). In the
+    embeddable form (``form_token``: its signed token; another site's frame sends no
+    cookie, so no CSRF token either) "this helped" posts to ``/embed/deflect``."""
     lang = locale if locale in LOCALES else _locale(request)
     hits = []
     if len(subject.strip()) >= 3:
@@ -254,7 +258,9 @@ async def help_suggest(
             session, actor=actor, query=subject, locale=lang, limit=SUGGESTIONS, typing=True
         )
         hits = results.hits
-    return render(request, "help/_suggestions.html", lang=lang, hits=hits, done=False)
+    token = form_token if form_token and embed_token_ok(_secret(request), form_token) else ""
+    return render(request, "help/_suggestions.html", lang=lang, hits=hits, done=False,
+                  form_token=token)  # fmt: skip
 
 
 @forms.post("/help/deflect")
@@ -272,8 +278,37 @@ async def help_deflect(
         session, kind="deflected", visitor=visitor_of(request), article_id=article_id
     )
     if request.headers.get("hx-request"):
-        return render(request, "help/_suggestions.html", lang=lang, hits=[], done=True)
+        return render(request, "help/_suggestions.html", lang=lang, hits=[], done=True,
+                      form_token="")  # fmt: skip
     return RedirectResponse("/help?deflected=1", status_code=303)
+
+
+@router.post("/embed/deflect")
+async def embed_deflect(
+    request: Request,
+    session: Session,
+    article_id: Annotated[int, Form()],
+    form_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """ "This helped" inside the embeddable form: the form's signed token stands for the
+    CSRF token (a frame on another site gets no cookie of ours)."""
+    lang = _locale(request)
+    if not embed_token_ok(_secret(request), form_token):
+        return render(request, "help/_suggestions.html", status_code=403, lang=lang, hits=[],
+                      done=False, form_token="")  # fmt: skip
+    try:
+        await service.get_article(session, actor=None, article_id=article_id)
+    except service.ArticleNotFound:
+        return render(request, "portal/not_found.html", status_code=404, lang=lang)
+    await service.record_outcome(
+        session, kind="deflected", visitor=visitor_of(request), article_id=article_id
+    )
+    return render(request, "help/_suggestions.html", lang=lang, hits=[], done=True,
+                  form_token="")  # fmt: skip
+
+
+def _secret(request: Request) -> str:
+    return str(request.app.state.secret_key)
 
 
 @forms.post("/help/articles/{article_id:int}/feedback")
