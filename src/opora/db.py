@@ -41,6 +41,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def shared_cache(session: Any, name: str) -> dict[Any, Any]:
+    """The per-process cache ``name`` of the session's Database (``"opora.cache"`` in the
+    sessions' ``info``, see ``Database``): one dict every session of that database sees.
+    A session of no Database (none there) gets a fresh dict each time: no caching."""
+    shared = session.info.get("opora.cache")
+    if not isinstance(shared, dict):
+        return {}
+    found: dict[Any, Any] = shared.setdefault(name, {})
+    return found
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both backends (SQLite stores naive text)."""
 
@@ -164,7 +175,8 @@ class Database:
             self.read_engine = self.write_engine
         # "opora.cache": one dict shared by every session of this Database (the session
         # copies ``info`` shallowly), for short-lived per-process caches that must not
-        # outlive or cross databases (notifications.templates)
+        # outlive or cross databases (``shared_cache``: templates, SLA policies, triggers,
+        # the knowledge base's document count)
         info = {
             **({"settings": settings} if settings is not None else {}),
             "opora.cache": {},

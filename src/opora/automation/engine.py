@@ -80,6 +80,7 @@ from opora.channels.email import outbound
 from opora.config import load_secret_key
 from opora.contacts import repository as contacts_repository
 from opora.contacts.models import Contact, Organization
+from opora.db import shared_cache
 from opora.errors import OporaError
 from opora.kit.labels import label as value_label
 from opora.kit.time import utcnow
@@ -552,11 +553,7 @@ def trigger_events(listed: Iterable[str], conditions: Conditions) -> frozenset[s
 
 
 def _cache(session: AsyncSession) -> dict[str, Any]:
-    shared = session.info.get("opora.cache")
-    if not isinstance(shared, dict):
-        return {}
-    found: dict[str, Any] = shared.setdefault(_CACHE_KEY, {})
-    return found
+    return shared_cache(session, _CACHE_KEY)
 
 
 def forget_triggers(session: AsyncSession) -> None:

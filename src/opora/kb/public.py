@@ -32,7 +32,7 @@ from opora.errors import OporaError
 from opora.kb import service
 from opora.kb.schemas import LOCALES, FeedbackIn
 from opora.portal.deps import PortalActor, PortalRoute, portal_language
-from opora.portal.request_form import embed_token_ok
+from opora.portal.request_form import embed_token_valid
 from opora.portal.visitor import visitor_of
 from opora.web.deps import Session
 from opora.web.page_auth import verify_csrf
@@ -258,7 +258,7 @@ async def help_suggest(
             session, actor=actor, query=subject, locale=lang, limit=SUGGESTIONS, typing=True
         )
         hits = results.hits
-    token = form_token if form_token and embed_token_ok(_secret(request), form_token) else ""
+    token = form_token if form_token and embed_token_valid(request, form_token) else ""
     return render(request, "help/_suggestions.html", lang=lang, hits=hits, done=False,
                   form_token=token)  # fmt: skip
 
@@ -293,7 +293,7 @@ async def embed_deflect(
     """ "This helped" inside the embeddable form: the form's signed token stands for the
     CSRF token (a frame on another site gets no cookie of ours)."""
     lang = _locale(request)
-    if not embed_token_ok(_secret(request), form_token):
+    if not embed_token_valid(request, form_token):
         return render(request, "help/_suggestions.html", status_code=403, lang=lang, hits=[],
                       done=False, form_token="")  # fmt: skip
     try:
@@ -305,10 +305,6 @@ async def embed_deflect(
     )
     return render(request, "help/_suggestions.html", lang=lang, hits=[], done=True,
                   form_token="")  # fmt: skip
-
-
-def _secret(request: Request) -> str:
-    return str(request.app.state.secret_key)
 
 
 @forms.post("/help/articles/{article_id:int}/feedback")

@@ -23,6 +23,7 @@ from sqlalchemy import Select, exists, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor
+from opora.db import shared_cache
 from opora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opora.kb import index, rules
 from opora.kb.models import (
@@ -654,18 +655,10 @@ async def search(
     return SearchResults(query=query, locale=locale, hits=hits, corrected=corrected)
 
 
-def _cache(session: AsyncSession) -> dict[str, Any]:
-    shared = session.info.get("opora.cache")
-    if not isinstance(shared, dict):
-        return {}
-    found: dict[str, Any] = shared.setdefault("kb", {})
-    return found
-
-
 async def _common_limit(session: AsyncSession) -> int:
     """Stems in more translations than this are too common to look articles up by (the
     count of translations is cached per process for a minute: it moves slowly)."""
-    cache = _cache(session)
+    cache = shared_cache(session, "kb")
     known = cache.get("documents")
     if known is None or time.monotonic() - known[0] > COUNT_SECONDS:
         known = (time.monotonic(), await index.document_count(session))

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opora.auth.actor import Actor, require_admin
+from opora.db import shared_cache
 from opora.errors import InvalidInput, NotFound
 from opora.kit.time import utcnow
 from opora.notifications import catalog
@@ -106,12 +107,7 @@ _CACHE_KEY = "notification_templates"
 
 
 def _cache(session: AsyncSession) -> dict[tuple[str, str], tuple[float, tuple[str, str] | None]]:
-    shared = session.info.get("opora.cache")  # the Database's (db.py); none: no caching
-    if not isinstance(shared, dict):
-        return {}
-    found: dict[tuple[str, str], tuple[float, tuple[str, str] | None]]
-    found = shared.setdefault(_CACHE_KEY, {})
-    return found
+    return shared_cache(session, _CACHE_KEY)
 
 
 def forget_cached(session: AsyncSession) -> None:

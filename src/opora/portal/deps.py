@@ -12,8 +12,8 @@ token is the cookie's ``csrf``, shared with the agent pages and checked by
   and language; ``SignedInCustomer`` sends a visitor to ``/help/sign-in?next=…``.
 - ``PortalRoute``: ``UnitOfWorkRoute`` plus the portal's answers to a missing sign-in (a
   redirect) and a failed CSRF check (the portal's "page expired" with the text kept), the
-  visitor cookie (``portal.visitor``), and no framing by other sites (only the embeddable
-  form, which sets its own ``frame-ancestors``, may be framed).
+  visitor cookie (``portal.visitor``). No framing by other sites is the whole app's rule
+  (``web/framing.py``; only the embeddable form sets its own ``frame-ancestors``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from opora.web.page_auth import CsrfFailed, safe_next
 from opora.web.templating import render
 
 SESSION_KEY = "portal_sid"
-NO_FRAMING = "frame-ancestors 'none'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +135,6 @@ def portal_language(request: Request) -> str:
     return i18n.request_language(request, own)
 
 
-def protect_from_framing(response: Response) -> Response:
-    """Other sites may not frame a portal page unless it says otherwise (the embed)."""
-    if "content-security-policy" not in response.headers:
-        response.headers["Content-Security-Policy"] = NO_FRAMING
-        response.headers["X-Frame-Options"] = "DENY"
-    return response
-
-
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -163,7 +154,7 @@ def _portal_answers(handler: Handler) -> Handler:
                 back=back if back.startswith("/help") else "/help",
             )  # fmt: skip
         keep_visitor(request, response)
-        return protect_from_framing(response)
+        return response
 
     return run
 

@@ -100,6 +100,11 @@ def embed_token_ok(secret: str, token: str) -> bool:
     return True
 
 
+def embed_token_valid(request: Request, token: str) -> bool:
+    """Whether ``token`` is an embeddable form's token this instance signed, still valid."""
+    return embed_token_ok(_secret(request), token)
+
+
 def _secret(request: Request) -> str:
     return str(request.app.state.secret_key)
 
@@ -193,7 +198,7 @@ async def _submit(
 
     if submitted.get("apply"):  # the no-JavaScript "Apply form": show its fields
         return await again(200)
-    if embedded and not embed_token_ok(_secret(request), str(submitted.get("form_token", ""))):
+    if embedded and not embed_token_valid(request, str(submitted.get("form_token", ""))):
         return await again(403, general="expired")
     if rules.honeypot_tripped(str(submitted.get(HONEYPOT, ""))):
         return await again(400, general="spam")

@@ -31,6 +31,7 @@ from opora.automation.conditions import (
     parse_conditions,
     referenced_fields,
 )
+from opora.db import shared_cache
 from opora.errors import Conflict, InvalidInput, NotFound
 from opora.kit.time import utcnow
 from opora.sla import rules
@@ -321,11 +322,7 @@ class Policy:
 
 
 def _cache(session: AsyncSession) -> dict[str, Any]:
-    shared = session.info.get("opora.cache")
-    if not isinstance(shared, dict):
-        return {}
-    found: dict[str, Any] = shared.setdefault(_CACHE_KEY, {})
-    return found
+    return shared_cache(session, _CACHE_KEY)
 
 
 def _forget(session: AsyncSession) -> None:
