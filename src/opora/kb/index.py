@@ -8,7 +8,6 @@ the database's own ranking (bm25 / ts_rank), which ``rules.score`` then orders.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -141,7 +140,6 @@ async def candidates(
     groups: Sequence[QueryGroup],
     *,
     where: str,
-    params: dict[str, Any],
     limit: int = CANDIDATES,
 ) -> list[Candidate]:
     """The translations (``t``, of articles ``a``) holding any stem of the query that
@@ -169,7 +167,7 @@ async def candidates(
             "ORDER BY bm25(kb_fts), f.rowid LIMIT :limit"
         )
         q = _fts5_any(groups)
-    ids = [int(r[0]) for r in await session.execute(text(sql), {**params, "q": q, "limit": limit})]
+    ids = [int(r[0]) for r in await session.execute(text(sql), {"q": q, "limit": limit})]
     if not ids:
         return []
     place = {translation_id: i for i, translation_id in enumerate(ids)}

@@ -24,13 +24,14 @@ the field marked and everything typed kept (an error status, so the request roll
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
@@ -425,30 +426,49 @@ async def _form_values(request: Request) -> dict[str, str]:
     return values
 
 
+async def _save(
+    session: AsyncSession,
+    schema: type[BaseModel],
+    data: dict[str, Any],
+    run: Callable[[Any], Awaitable[Any]],
+    *,
+    invalid: Callable[[ValidationError], dict[str, str]],
+    refused: Callable[[OporaError], dict[str, str]],
+) -> tuple[Any, dict[str, str]]:
+    """``data`` checked by ``schema`` and handed to ``run`` (a use case, in a savepoint:
+    ``web.forms.attempt``): its result and no errors, or None and the errors to show."""
+    try:
+        payload = schema.model_validate(data)
+    except ValidationError as exc:
+        return None, invalid(exc)
+    done: list[Any] = []
+
+    async def call() -> None:
+        done.append(await run(payload))
+
+    error = await attempt(session, call)
+    if error is not None:
+        return None, refused(error)
+    return done[0], {}
+
+
 @router.post("/kb/articles")
 async def create_article(request: Request, session: Session, user: PageUser) -> Response:
     actor = await _actor(session, user)
     values = await _form_values(request)
     data, errors = _parse_article(values, None, _lang(request))
-    created: list[service.Article] = []
+    created = None
     if not errors:
-        try:
-            payload = ArticleCreate.model_validate({k: v for k, v in data.items() if v is not None})
-        except ValidationError as exc:
-            errors = _validation_errors(exc)
-        else:
-
-            async def call() -> None:
-                created.append(await service.create_article(session, actor=actor, data=payload))
-
-            error = await attempt(session, call)
-            if error is not None:
-                errors = _service_errors(error)
-    if errors:
+        created, errors = await _save(
+            session, ArticleCreate, {k: v for k, v in data.items() if v is not None},
+            lambda payload: service.create_article(session, actor=actor, data=payload),
+            invalid=_validation_errors, refused=_service_errors,
+        )  # fmt: skip
+    if errors or created is None:
         return await _editor(
             request, session, actor, article=None, values=values, errors=errors, status_code=400
         )
-    return see_other(f"/kb/articles/{created[0].row.id}?saved=created")
+    return see_other(f"/kb/articles/{created.row.id}?saved=created")
 
 
 def _service_errors(error: OporaError) -> dict[str, str]:
@@ -513,19 +533,13 @@ async def update_article(
     data, errors = _parse_article(values, stored, _lang(request))
     if not errors:
         data.pop("source_ticket_id", None)
-        try:
-            payload = ArticleUpdate.model_validate(data)
-        except ValidationError as exc:
-            errors = _validation_errors(exc)
-        else:
-            error = await attempt(
-                session,
-                lambda: service.update_article(
-                    session, actor=actor, article_id=article_id, data=payload
-                ),
-            )
-            if error is not None:
-                errors = _service_errors(error)
+        _, errors = await _save(
+            session, ArticleUpdate, data,
+            lambda payload: service.update_article(
+                session, actor=actor, article_id=article_id, data=payload
+            ),
+            invalid=_validation_errors, refused=_service_errors,
+        )  # fmt: skip
     if errors:
         return await _editor(
             request, session, actor, article=stored, values=values, errors=errors,
@@ -721,16 +735,11 @@ async def create_category(request: Request, session: Session, user: PageUser) ->
     values = await _category_form(request)
     data, errors = _parse_category(values)
     if not errors:
-        try:
-            payload = CategoryCreate.model_validate(data)
-        except ValidationError as exc:
-            errors = _category_errors(exc)
-        else:
-            error = await attempt(
-                session, lambda: service.create_category(session, actor=actor, data=payload)
-            )
-            if error is not None:
-                errors = _category_errors(error)
+        _, errors = await _save(
+            session, CategoryCreate, data,
+            lambda payload: service.create_category(session, actor=actor, data=payload),
+            invalid=_category_errors, refused=_category_errors,
+        )  # fmt: skip
     if errors:
         return await _categories_page(
             request, session, actor, values=values, errors=errors, status_code=400
@@ -771,19 +780,13 @@ async def update_category(
     values = await _category_form(request)
     data, errors = _parse_category(values)
     if not errors:
-        try:
-            payload = CategoryUpdate.model_validate(data)
-        except ValidationError as exc:
-            errors = _category_errors(exc)
-        else:
-            error = await attempt(
-                session,
-                lambda: service.update_category(
-                    session, actor=actor, category_id=category_id, data=payload
-                ),
-            )
-            if error is not None:
-                errors = _category_errors(error)
+        _, errors = await _save(
+            session, CategoryUpdate, data,
+            lambda payload: service.update_category(
+                session, actor=actor, category_id=category_id, data=payload
+            ),
+            invalid=_category_errors, refused=_category_errors,
+        )  # fmt: skip
     if errors:
         return await _categories_page(
             request, session, actor, editing=category, values=values, errors=errors,

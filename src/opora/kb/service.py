@@ -600,22 +600,14 @@ async def search(
         else:
             fixed.append(group)
     scope = await _scope(session, actor)
-    if scope.agent:
-        where = "t.status = 'published'" + (
-            "" if include_internal else " AND a.visibility = 'public'"
-        )
-        params: dict[str, Any] = {}
-    else:
+    # what the reader may see, as SQL over the translation ``t`` and its article ``a``
+    where = "t.status = 'published'"
+    if not scope.agent or not include_internal:
+        where += " AND a.visibility = 'public'"
+    if not scope.agent:
         ids = sorted(scope.categories) or [0]
-        where = (
-            "t.status = 'published' AND a.visibility = 'public' AND a.category_id IN ("
-            + ", ".join(str(int(i)) for i in ids)
-            + ")"
-        )
-        params = {}
-    found = await index.candidates(
-        session, _selective(fixed, counts, common), where=where, params=params
-    )
+        where += " AND a.category_id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+    found = await index.candidates(session, _selective(fixed, counts, common), where=where)
     best: dict[int, tuple[float, float, rules.Candidate]] = {}
     for cand in found:
         coverage, value = rules.score(cand, fixed)
