@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora import events
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor
 from opora.auth.models import Group, LoginAttempt
@@ -41,7 +40,7 @@ from opora.portal.models import PortalLoginLink, PortalPassword, PortalSession
 from opora.tickets import repository as tickets_repository
 from opora.tickets import service as tickets_service
 from opora.tickets.customer import customer_read, customer_ticket, shown_fields
-from opora.tickets.models import Ticket, TicketEvent, TicketStatus
+from opora.tickets.models import Ticket
 from opora.tickets.schemas import CustomerMessageCreate, CustomerTicketCreate, CustomerTicketRead
 
 LINK_MAX_AGE = timedelta(minutes=30)
@@ -488,32 +487,7 @@ async def solve_request(session: AsyncSession, *, actor: Actor, ticket_id: int) 
         raise tickets_service.TicketNotFound(f"ticket {ticket_id} not found")
     if not rules.may_mark_solved(ticket.status):
         raise NotSolvable(f"ticket #{ticket.number} is already {ticket.status}", field="status")
-    now = utcnow()
-    old = ticket.status
-    ticket.status = TicketStatus.SOLVED
-    ticket.status_changed_at = now
-    ticket.solved_at = now
-    ticket.updated_at = now
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id, kind="field_changed", field="status", old_value=old,
-            new_value=TicketStatus.SOLVED.value, actor_kind=actor.kind.value,
-            actor_contact_id=actor.id, created_at=now,
-        )
-    )  # fmt: skip
-    await session.flush()
-    events.record(
-        session,
-        events.DomainEvent(
-            "ticket.updated",
-            {
-                "by": f"contact:{actor.id}",
-                "ticket_id": ticket.id,
-                "fields": ["status"],
-                "changes": {"status": [old, TicketStatus.SOLVED.value]},
-            },
-        ),
-    )
+    await tickets_service.mark_solved_by_customer(session, actor=actor, ticket=ticket)
     return ticket
 
 

@@ -640,6 +640,31 @@ def _set_status(ticket: Ticket, new: str, now: datetime) -> None:
         ticket.solved_at = None
 
 
+async def mark_solved_by_customer(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> None:
+    """A customer says their request is solved (the portal): the status change, its
+    timeline row and ``ticket.updated``, recorded as an agent's change is. The caller has
+    checked that the customer may read the ticket and that it can be solved now."""
+    now = utcnow()
+    old = ticket.status
+    _set_status(ticket, TicketStatus.SOLVED, now)
+    ticket.updated_at = now
+    _event(session, ticket.id, actor, "field_changed", field="status", old=old,
+           new=TicketStatus.SOLVED.value, at=now)  # fmt: skip
+    await session.flush()
+    events.record(
+        session,
+        events.DomainEvent(
+            "ticket.updated",
+            {
+                "by": _by(actor),
+                "ticket_id": ticket.id,
+                "fields": ["status"],
+                "changes": {"status": [old, TicketStatus.SOLVED.value]},
+            },
+        ),
+    )
+
+
 async def _reindex(session: AsyncSession, ticket_id: int) -> None:
     """Rebuild the ticket's search documents from its subject and every message."""
     subject = (
