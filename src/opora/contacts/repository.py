@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,9 +71,52 @@ def primary_email_query(contact_id: int | SQLColumnExpression[int]) -> Select[st
     )
 
 
+_PRIMARY_EMAILS = "opora.contacts.primary_emails"  # session.info: contact id -> address
+
+
 async def primary_email(session: AsyncSession, contact_id: int) -> str | None:
     """The contact's email address: the primary one, else the first added."""
+    known: dict[int, str] = session.info.get(_PRIMARY_EMAILS, {})
+    if contact_id in known:
+        return known[contact_id]
     return (await session.execute(primary_email_query(contact_id))).scalar_one_or_none()
+
+
+async def remember_primary_emails(session: AsyncSession, contact_ids: Sequence[int]) -> None:
+    """Read the addresses of many contacts in one query for ``primary_email`` to answer
+    from, for the rest of this transaction (the email intake: a receipt per new ticket).
+    Only for a transaction that changes no identity afterwards."""
+    wanted = sorted(set(contact_ids) - set(session.info.get(_PRIMARY_EMAILS, {})))
+    if not wanted:
+        return
+    stmt = (
+        select(ContactIdentity.contact_id, ContactIdentity.value)
+        .where(ContactIdentity.contact_id.in_(wanted), ContactIdentity.kind == IdentityKind.EMAIL)
+        .order_by(ContactIdentity.contact_id, ContactIdentity.is_primary.desc(), ContactIdentity.id)
+    )
+    known = session.info.setdefault(_PRIMARY_EMAILS, {})
+    for contact_id, value in await session.execute(stmt):
+        known.setdefault(contact_id, value)
+
+
+async def contact_ids_by_emails(session: AsyncSession, emails: Sequence[str]) -> dict[str, int]:
+    """Owners of these (normalized) addresses: address -> contact id."""
+    if not emails:
+        return {}
+    stmt = select(ContactIdentity.value, ContactIdentity.contact_id).where(
+        ContactIdentity.kind == IdentityKind.EMAIL, ContactIdentity.value.in_(set(emails))
+    )
+    return {value: contact_id for value, contact_id in await session.execute(stmt)}
+
+
+async def organizations_by_domain(session: AsyncSession) -> dict[str, Organization]:
+    """Every organization's email domains (a few per organization), domain -> organization."""
+    stmt = select(Organization).where(Organization.domains.is_not(None)).order_by(Organization.id)
+    found: dict[str, Organization] = {}
+    for org in (await session.execute(stmt)).scalars():
+        for domain in org.domains or []:
+            found.setdefault(domain, org)
+    return found
 
 
 async def organization_by_domain(session: AsyncSession, domain: str) -> Organization | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,6 +146,52 @@ async def find_or_create_by_identity(
         assert found is not None
         return found, False
     return contact, True
+
+
+async def find_or_create_by_emails(
+    session: AsyncSession, people: Sequence[tuple[str, str, str | None]]
+) -> list[Contact]:
+    """For each (address, name, language), in order: the contact who owns the address, or
+    a new one (with the organization by domain), as ``find_or_create_by_identity`` does
+    for one, in a handful of statements for them all (the email intake's batches). The
+    same address twice is one contact. Another transaction creating one of the addresses
+    at the same moment makes the flush fail (``IntegrityError``): retry one at a time."""
+    values = [normalize_identity(IdentityKind.EMAIL, address) for address, _, _ in people]
+    stmt = (
+        select(ContactIdentity.value, Contact)
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(ContactIdentity.kind == IdentityKind.EMAIL, ContactIdentity.value.in_(set(values)))
+    )
+    found: dict[str, Contact] = {value: contact for value, contact in await session.execute(stmt)}
+    organizations = (
+        await repository.organizations_by_domain(session)
+        if any(v not in found for v in values)
+        else {}
+    )
+    created: dict[str, Contact] = {}
+    result = []
+    for value, (_, name, language) in zip(values, people, strict=True):
+        contact = found.get(value) or created.get(value)
+        if contact is None:
+            org = organizations.get(value.rpartition("@")[2])
+            contact = Contact(
+                name=name or value.partition("@")[0],
+                organization_id=org.id if org else None,
+                language=language or "en",
+                custom_fields={},
+            )
+            created[value] = contact
+        elif name and not contact.name:
+            contact.name = name
+        result.append(contact)
+    if created:
+        session.add_all(created.values())
+        await session.flush()
+        session.add_all(
+            ContactIdentity(contact_id=c.id, kind=IdentityKind.EMAIL, value=v, is_primary=True)
+            for v, c in created.items()
+        )
+    return result
 
 
 async def get_contact(session: AsyncSession, *, actor: Actor, contact_id: int) -> Contact:

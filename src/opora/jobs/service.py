@@ -10,7 +10,8 @@ A worker running in the same process can ask to be woken when a due job is commi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +48,8 @@ async def enqueue(
     idempotency_key: str | None = None,
     max_attempts: int | None = None,
 ) -> int | None:
-    """Write a job row; returns its id, or None when the idempotency key was already used.
+    """Write a job row; returns its id, or None when the idempotency key was already used
+    (or inside ``collect``, which writes the row at its end).
 
     ``max_attempts`` defaults to the one the job was registered with, else 5.
     """
@@ -59,7 +61,7 @@ async def enqueue(
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be timezone-aware (naive datetimes are ambiguous)")
     now = utcnow()
-    values = {
+    values: dict[str, Any] = {
         "name": name,
         "payload": payload or {},
         "status": JobStatus.PENDING,
@@ -69,6 +71,12 @@ async def enqueue(
         "idempotency_key": idempotency_key,
         "created_at": now,
     }
+    collected: list[dict[str, Any]] | None = session.info.get(_COLLECTED)
+    if collected is not None:
+        collected.append(values)
+        if run_at is None or run_at <= now:
+            _wake_after_commit(session)
+        return None
     if idempotency_key is None:
         job = Job(**values)
         session.add(job)
@@ -88,6 +96,32 @@ async def enqueue(
     if job_id is not None and (run_at is None or run_at <= now):
         _wake_after_commit(session)
     return job_id
+
+
+_COLLECTED = "opora.jobs.collected"  # session.info: the rows ``collect`` gathers
+
+
+@contextlib.asynccontextmanager
+async def collect(session: AsyncSession) -> AsyncIterator[None]:
+    """Within the block, ``enqueue`` gathers its rows (and returns None), and the block's
+    end writes them all in one statement (those whose idempotency key is taken are
+    skipped): a batch that writes many jobs (the email intake's receipts) pays one
+    statement, not one each. Left by an exception, it writes nothing."""
+    if _COLLECTED in session.info:  # already collecting: the outer block writes them
+        yield
+        return
+    rows: list[dict[str, Any]] = []
+    session.info[_COLLECTED] = rows
+    try:
+        yield
+    finally:
+        del session.info[_COLLECTED]
+    if not rows:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # one statement, executed for many rows (compiled once, not once per batch size)
+    stmt = insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await session.execute(stmt, rows)
 
 
 async def get_job(session: AsyncSession, job_id: int) -> Job | None:

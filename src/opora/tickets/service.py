@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import mimetypes
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -166,11 +167,13 @@ async def _tag_ids(session: AsyncSession, names: list[str]) -> dict[str, int]:
     return found | {name: tag_id for name, tag_id in rows}
 
 
-async def _next_number(session: AsyncSession) -> int:
+async def _next_numbers(session: AsyncSession, count: int = 1) -> int:
+    """Take ``count`` consecutive ticket numbers; returns the first. Gap-free: the counter
+    row is updated in the caller's transaction, so a rollback gives the numbers back."""
     stmt = (
         update(Counter)
         .where(Counter.name == TICKET_NUMBER)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + count)
         .returning(Counter.value)
     )
     value = (await session.execute(stmt)).scalar_one_or_none()
@@ -184,7 +187,7 @@ async def _next_number(session: AsyncSession) -> int:
             .on_conflict_do_nothing(index_elements=["name"])
         )
         value = (await session.execute(stmt)).scalar_one()
-    return int(value)
+    return int(value) - count + 1
 
 
 async def _group(session: AsyncSession, group_id: int, field: str = "group_id") -> Group:
@@ -221,24 +224,34 @@ def _body(body: str, html: str | None) -> tuple[str, str]:
 async def _claim_attachments(
     session: AsyncSession, actor: Actor, attachment_ids: list[int], message_id: int
 ) -> list[Attachment]:
-    if not attachment_ids:
+    return await _claim_attachments_of(session, [(actor, attachment_ids, message_id)])
+
+
+async def _claim_attachments_of(
+    session: AsyncSession, claims: list[tuple[Actor, list[int], int]]
+) -> list[Attachment]:
+    """Attach unused uploads to new messages: (who claims, upload ids, message id) each,
+    read in one query."""
+    wanted = [aid for _, ids, _ in claims for aid in ids]
+    if not wanted:
         return []
-    rows = await session.execute(select(Attachment).where(Attachment.id.in_(attachment_ids)))
+    rows = await session.execute(select(Attachment).where(Attachment.id.in_(wanted)))
     found = {a.id: a for a in rows.scalars()}
     claimed = []
-    for aid in attachment_ids:
-        att = found.get(aid)
-        owner_ok = att is not None and (
-            (actor.is_user and att.uploaded_by_user_id == actor.id)
-            or (actor.is_customer and att.uploaded_by_contact_id == actor.id)
-            or actor.is_system
-        )
-        if att is None or not owner_ok or att.message_id is not None:
-            raise InvalidInput(
-                f"attachment {aid} is not an unused upload of yours", field="attachment_ids"
+    for actor, attachment_ids, message_id in claims:
+        for aid in attachment_ids:
+            att = found.get(aid)
+            owner_ok = att is not None and (
+                (actor.is_user and att.uploaded_by_user_id == actor.id)
+                or (actor.is_customer and att.uploaded_by_contact_id == actor.id)
+                or actor.is_system
             )
-        att.message_id = message_id
-        claimed.append(att)
+            if att is None or not owner_ok or att.message_id is not None:
+                raise InvalidInput(
+                    f"attachment {aid} is not an unused upload of yours", field="attachment_ids"
+                )
+            att.message_id = message_id
+            claimed.append(att)
     return claimed
 
 
@@ -441,107 +454,143 @@ async def message_attachments(session: AsyncSession, message: Message) -> list[A
 # --- creating ----------------------------------------------------------------------------
 
 
-async def _insert_ticket(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    requester: Contact,
-    subject: str,
-    body: str,
-    html: str,
-    priority: str,
-    type_: str,
-    channel: str,
-    status: str,
-    group: Group | None,
-    assignee_id: int | None,
-    tags: list[str],
-    custom: dict[str, Any],
-    attachment_ids: list[int],
-    submitted_by_user_id: int | None = None,
-    external_id: str | None = None,
-    extra: dict[str, Any] | None = None,
-    quiet: bool = False,
-    follow_up_of: int | None = None,
-) -> Ticket:
+@dataclass(frozen=True, slots=True)
+class _NewTicket:
+    """One ticket for ``_insert_tickets``: who opens it for whom, and its first message."""
+
+    actor: Actor
+    requester: Contact
+    subject: str
+    body: str
+    html: str
+    priority: str
+    type_: str
+    channel: str
+    status: str
+    group: Group | None
+    assignee_id: int | None
+    tags: list[str]
+    custom: dict[str, Any]
+    attachment_ids: list[int]
+    submitted_by_user_id: int | None = None
+    external_id: str | None = None
+    extra: dict[str, Any] | None = None
+    quiet: bool = False
+    follow_up_of: int | None = None
+
+
+async def _insert_ticket(session: AsyncSession, **fields: Any) -> Ticket:
+    return (await _insert_tickets(session, [_NewTicket(**fields)]))[0]
+
+
+async def _insert_tickets(session: AsyncSession, specs: list[_NewTicket]) -> list[Ticket]:
+    """Insert tickets with their first messages, timeline rows and search documents.
+
+    Many at once cost a handful of statements (one flush per table), not a handful per
+    ticket: the email intake opens a whole IMAP poll's new requests this way. One ticket
+    is the same code with a list of one."""
     now = utcnow()
-    ticket = Ticket(
-        number=await _next_number(session),
-        subject=subject.strip(),
-        status=status,
-        priority=priority,
-        type=type_,
-        channel=channel,
-        requester_id=requester.id,
-        organization_id=requester.organization_id,
-        group_id=group.id if group else None,
-        line=group.line if group else 1,
-        assignee_id=assignee_id,
-        assigned_at=now if assignee_id is not None else None,
-        custom_fields=custom,
-        resolution={},
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
-        last_customer_message_at=now,
-    )
-    session.add(ticket)
+    first_number = await _next_numbers(session, len(specs))
+    tickets = [
+        Ticket(
+            number=first_number + i,
+            subject=spec.subject.strip(),
+            status=spec.status,
+            priority=spec.priority,
+            type=spec.type_,
+            channel=spec.channel,
+            requester_id=spec.requester.id,
+            organization_id=spec.requester.organization_id,
+            group_id=spec.group.id if spec.group else None,
+            line=spec.group.line if spec.group else 1,
+            assignee_id=spec.assignee_id,
+            assigned_at=now if spec.assignee_id is not None else None,
+            custom_fields=spec.custom,
+            resolution={},
+            created_at=now,
+            updated_at=now,
+            status_changed_at=now,
+            last_customer_message_at=now,
+        )
+        for i, spec in enumerate(specs)
+    ]
+    session.add_all(tickets)
     await session.flush()
-    message = Message(
-        ticket_id=ticket.id,
-        visibility=Visibility.PUBLIC,
-        author_kind=AuthorKind.CONTACT,
-        author_contact_id=requester.id,
-        body_text=body,
-        body_html=html,
-        channel=channel,
-        external_id=external_id,
-        delivery_state=DeliveryState.NONE,
-        extra={
-            **(extra or {}),
-            **({"submitted_by_user_id": submitted_by_user_id} if submitted_by_user_id else {}),
-        },
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    await _claim_attachments(session, actor, attachment_ids, message.id)
-    if tags:
-        tag_ids = await _tag_ids(session, tags)
-        session.add_all(TicketTag(ticket_id=ticket.id, tag_id=tid) for tid in tag_ids.values())
-    snapshot = {
-        "number": ticket.number,
-        "status": status,
-        "priority": priority,
-        "type": type_,
-        "channel": channel,
-        "group_id": ticket.group_id,
-        "assignee_id": assignee_id,
-        "tags": sorted({normalize_tag(t) for t in tags}),
-    }
-    _event(session, ticket.id, actor, "created", new=snapshot, message_id=message.id, at=now)
-    await search.index_new_ticket(session, ticket_id=ticket.id, subject=ticket.subject, body=body)
-    await session.flush()
-    events.record(
-        session,
-        events.DomainEvent(
-            "ticket.created",
-            {
-                "by": _by(actor),
-                "ticket_id": ticket.id,
-                "number": ticket.number,
-                "message_id": message.id,
-                "quiet": quiet,
-                "follow_up_of": follow_up_of,
+    messages = [
+        Message(
+            ticket_id=ticket.id,
+            visibility=Visibility.PUBLIC,
+            author_kind=AuthorKind.CONTACT,
+            author_contact_id=spec.requester.id,
+            body_text=spec.body,
+            body_html=spec.html,
+            channel=spec.channel,
+            external_id=spec.external_id,
+            delivery_state=DeliveryState.NONE,
+            extra={
+                **(spec.extra or {}),
+                **(
+                    {"submitted_by_user_id": spec.submitted_by_user_id}
+                    if spec.submitted_by_user_id
+                    else {}
+                ),
             },
-        ),
+            created_at=now,
+        )
+        for ticket, spec in zip(tickets, specs, strict=True)
+    ]
+    session.add_all(messages)
+    await session.flush()
+    await _claim_attachments_of(
+        session,
+        [
+            (spec.actor, spec.attachment_ids, message.id)
+            for spec, message in zip(specs, messages, strict=True)
+        ],
     )
-    session.info.setdefault(_FIRST_MESSAGES, {})[ticket.id] = message
-    # the session's identity map holds objects weakly: keep the new ticket and its people
-    # alive until the commit, so the in-transaction subscribers (notifications) find them
-    # there instead of reading them again
-    session.info.setdefault(_KEEP, []).extend([ticket, requester, group])
-    return ticket
+    first_messages = session.info.setdefault(_FIRST_MESSAGES, {})
+    keep = session.info.setdefault(_KEEP, [])
+    for ticket, message, spec in zip(tickets, messages, specs, strict=True):
+        if spec.tags:
+            tag_ids = await _tag_ids(session, spec.tags)
+            session.add_all(TicketTag(ticket_id=ticket.id, tag_id=tid) for tid in tag_ids.values())
+        snapshot = {
+            "number": ticket.number,
+            "status": spec.status,
+            "priority": spec.priority,
+            "type": spec.type_,
+            "channel": spec.channel,
+            "group_id": ticket.group_id,
+            "assignee_id": spec.assignee_id,
+            "tags": sorted({normalize_tag(t) for t in spec.tags}),
+        }
+        _event(session, ticket.id, spec.actor, "created", new=snapshot, message_id=message.id,
+               at=now)  # fmt: skip
+        await search.index_new_ticket(
+            session, ticket_id=ticket.id, subject=ticket.subject, body=spec.body
+        )
+        first_messages[ticket.id] = message
+        # the session's identity map holds objects weakly: keep the new ticket and its
+        # people alive until the commit, so the in-transaction subscribers
+        # (notifications) find them there instead of reading them again
+        keep.extend([ticket, spec.requester, spec.group])
+    await session.flush()
+    for ticket, message, spec in zip(tickets, messages, specs, strict=True):
+        events.record(
+            session,
+            events.DomainEvent(
+                "ticket.created",
+                {
+                    "by": _by(spec.actor),
+                    "ticket_id": ticket.id,
+                    "number": ticket.number,
+                    "message_id": message.id,
+                    "quiet": spec.quiet,
+                    "follow_up_of": spec.follow_up_of,
+                },
+            ),
+        )
+    return tickets
 
 
 # session.info: ticket id -> the first message of a ticket inserted in this transaction,
@@ -932,32 +981,56 @@ async def open_ticket_from_channel(
     priority: str = "normal",
 ) -> MessageAdded:
     """A customer's first message on a channel opens a ticket (routed to ``group_id``)."""
-    actor = actor_for_contact(requester)
-    group = await session.get(Group, group_id) if group_id is not None else None
-    ticket = await _insert_ticket(
-        session,
-        actor=actor,
-        requester=requester,
-        subject=(subject.strip() or _no_subject(message.body))[:500],
-        body=message.body,
-        html=message.html,
-        priority=priority,
-        type_="question",
-        channel=message.channel,
-        status=TicketStatus.NEW,
-        group=group if group is not None and group.is_active else None,
-        assignee_id=None,
-        tags=[],
-        custom={},
-        attachment_ids=list(message.attachment_ids),
-        external_id=message.external_id,
-        extra=message.extra,
-        quiet=message.quiet,
-    )
-    first = session.info.get(_FIRST_MESSAGES, {}).get(ticket.id)
-    if first is None:
-        first = (await repository.ticket_messages(session, actor, ticket.id))[0]
-    return MessageAdded(message=first, ticket=ticket)
+    request = ChannelRequest(requester, subject, message, group_id=group_id, priority=priority)
+    return (await open_tickets_from_channel(session, [request]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRequest:
+    """A customer's first message on a channel, for ``open_tickets_from_channel``."""
+
+    requester: Contact
+    subject: str
+    message: ChannelMessage
+    group_id: int | None = None
+    priority: str = "normal"
+
+
+async def open_tickets_from_channel(
+    session: AsyncSession, requests: Sequence[ChannelRequest]
+) -> list[MessageAdded]:
+    """Open a ticket for each request, in order, at once (an IMAP poll's new mail)."""
+    if not requests:
+        return []
+    specs = []
+    for request in requests:
+        group_id = request.group_id
+        group = await session.get(Group, group_id) if group_id is not None else None
+        message = request.message
+        specs.append(
+            _NewTicket(
+                actor=actor_for_contact(request.requester),
+                requester=request.requester,
+                subject=(request.subject.strip() or _no_subject(message.body))[:500],
+                body=message.body,
+                html=message.html,
+                priority=request.priority,
+                type_="question",
+                channel=message.channel,
+                status=TicketStatus.NEW,
+                group=group if group is not None and group.is_active else None,
+                assignee_id=None,
+                tags=[],
+                custom={},
+                attachment_ids=list(message.attachment_ids),
+                external_id=message.external_id,
+                extra=message.extra,
+                quiet=message.quiet,
+            )
+        )
+    tickets = await _insert_tickets(session, specs)
+    first_messages = session.info.get(_FIRST_MESSAGES, {})
+    return [MessageAdded(message=first_messages[t.id], ticket=t) for t in tickets]
 
 
 def _no_subject(body: str) -> str:
@@ -1055,50 +1128,144 @@ async def _add_customer_message(
         if first is None:
             first = (await repository.ticket_messages(session, actor, follow_up.id))[0]
         return MessageAdded(message=first, ticket=follow_up, follow_up_of=ticket)
+    reply = _Reply(
+        actor=actor, ticket=ticket, body=body, html=html, channel=channel,
+        external_id=external_id, attachment_ids=attachment_ids, extra=extra, quiet=quiet,
+    )  # fmt: skip
+    return (await _append_customer_messages(session, [reply]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A customer's message on a ticket that is not closed, for
+    ``_append_customer_messages``."""
+
+    actor: Actor
+    ticket: Ticket
+    body: str
+    html: str
+    channel: str | None
+    external_id: str | None
+    attachment_ids: list[int]
+    extra: dict[str, Any]
+    quiet: bool
+
+
+async def _append_customer_messages(
+    session: AsyncSession, replies: list[_Reply]
+) -> list[MessageAdded]:
+    """Add customers' messages to their tickets: each reopens a solved or pending ticket
+    (unless quiet), with its timeline rows and search terms. Many at once (on different
+    tickets) cost a flush or two for them all."""
     now = utcnow()
-    message = Message(
-        ticket_id=ticket.id,
-        visibility=Visibility.PUBLIC,
-        author_kind=AuthorKind.CONTACT,
-        author_contact_id=actor.id,
-        body_text=body,
-        body_html=html,
-        channel=channel or ticket.channel,
-        external_id=external_id,
-        delivery_state=DeliveryState.NONE,
-        extra=extra,
-        created_at=now,
-    )
-    session.add(message)
+    messages = [
+        Message(
+            ticket_id=reply.ticket.id,
+            visibility=Visibility.PUBLIC,
+            author_kind=AuthorKind.CONTACT,
+            author_contact_id=reply.actor.id,
+            body_text=reply.body,
+            body_html=reply.html,
+            channel=reply.channel or reply.ticket.channel,
+            external_id=reply.external_id,
+            delivery_state=DeliveryState.NONE,
+            extra=reply.extra,
+            created_at=now,
+        )
+        for reply in replies
+    ]
+    session.add_all(messages)
     await session.flush()
-    await _claim_attachments(session, actor, attachment_ids, message.id)
-    ticket.last_customer_message_at = now
-    ticket.updated_at = now
-    new_status = rules.status_after_customer_message(ticket.status)
-    changes: dict[str, list[Any]] = {}
-    if new_status != ticket.status and not quiet:
-        _event(session, ticket.id, actor, "field_changed", field="status",
-               old=ticket.status, new=new_status, at=now)  # fmt: skip
-        changes["status"] = [str(ticket.status), str(new_status)]
-        _set_status(ticket, new_status, now)
-    _event(session, ticket.id, actor, "reply_added", message_id=message.id, at=now)
-    await search.append_message(session, ticket_id=ticket.id, text_=body, internal=False)
-    await session.flush()
-    events.record(
+    await _claim_attachments_of(
         session,
-        events.DomainEvent(
-            "message.created",
-            {
-                "by": _by(actor),
-                "ticket_id": ticket.id,
-                "message_id": message.id,
-                "visibility": "public",
-                "quiet": quiet,
-                "changes": changes,
-            },
-        ),
+        [(r.actor, r.attachment_ids, m.id) for r, m in zip(replies, messages, strict=True)],
     )
-    return MessageAdded(message=message, ticket=ticket)
+    recorded = []
+    keep = session.info.setdefault(_KEEP, [])  # for the subscribers
+    with session.no_autoflush:  # one flush for all below
+        for reply, message in zip(replies, messages, strict=True):
+            ticket, actor = reply.ticket, reply.actor
+            ticket.last_customer_message_at = now
+            ticket.updated_at = now
+            new_status = rules.status_after_customer_message(ticket.status)
+            changes: dict[str, list[Any]] = {}
+            if new_status != ticket.status and not reply.quiet:
+                _event(session, ticket.id, actor, "field_changed", field="status",
+                       old=ticket.status, new=new_status, at=now)  # fmt: skip
+                changes["status"] = [str(ticket.status), str(new_status)]
+                _set_status(ticket, new_status, now)
+            _event(session, ticket.id, actor, "reply_added", message_id=message.id, at=now)
+            await search.append_message(
+                session, ticket_id=ticket.id, text_=reply.body, internal=False
+            )
+            keep.extend([ticket, message])
+            recorded.append(
+                events.DomainEvent(
+                    "message.created",
+                    {
+                        "by": _by(actor),
+                        "ticket_id": ticket.id,
+                        "message_id": message.id,
+                        "visibility": "public",
+                        "quiet": reply.quiet,
+                        "changes": changes,
+                    },
+                )
+            )
+    await session.flush()
+    for event in recorded:
+        events.record(session, event)
+    pairs = zip(replies, messages, strict=True)
+    return [MessageAdded(message=m, ticket=r.ticket) for r, m in pairs]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelReply:
+    """A customer's reply on a channel, for ``add_channel_messages``."""
+
+    contact: Contact
+    ticket_id: int
+    message: ChannelMessage
+
+
+async def add_channel_messages(
+    session: AsyncSession, replies: Sequence[ChannelReply]
+) -> list[MessageAdded]:
+    """Requesters' replies on their open tickets, one per ticket, at once (an IMAP poll's
+    replies); each as ``add_channel_message`` adds it. A reply from someone else than the
+    requester, to a closed or merged ticket, or a second one to a ticket, is refused
+    (``InvalidInput``): those go one at a time through ``add_channel_message``."""
+    if not replies:
+        return []
+    ids = [r.ticket_id for r in replies]
+    stmt = select(Ticket).where(Ticket.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = {t.id: t for t in (await session.execute(stmt)).scalars()}
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("one reply per ticket at once", field="ticket_id")
+    batch = []
+    for reply in replies:
+        ticket = found.get(reply.ticket_id)
+        if (
+            ticket is None
+            or ticket.requester_id != reply.contact.id
+            or ticket.merged_into_id is not None
+            or rules.is_final(ticket.status)
+        ):
+            raise InvalidInput(
+                f"ticket {reply.ticket_id} takes this reply only on its own",
+                field="ticket_id",
+            )
+        message = reply.message
+        item = _Reply(
+            actor=actor_for_contact(reply.contact), ticket=ticket, body=message.body.strip(),
+            html=message.html, channel=message.channel, external_id=message.external_id,
+            attachment_ids=list(message.attachment_ids), extra=message.extra,
+            quiet=message.quiet,
+        )  # fmt: skip
+        batch.append(item)
+    return await _append_customer_messages(session, batch)
 
 
 async def record_delivery_problem(

@@ -118,7 +118,6 @@ async def queue_ticket_email(session: AsyncSession, email: OutgoingEmail) -> str
         "automatic": email.automatic,
         "kind": email.kind,
     }
-    await session.flush()
     await jobs.enqueue(session, SEND, payload, idempotency_key=f"email:{key}")
     return key
 

@@ -1,10 +1,11 @@
 """IMAP polling: fetch a mailbox's new mail, take each message in, then mark it processed.
 
-The order is what makes it safe: each message is ingested and committed in its own
-transaction first, and only the messages that committed are then flagged or moved on the
-server. A crash in between fetches them again next time, and the Message-ID makes the
-second ingest a no-op. Network I/O never happens inside a database transaction (on
-SQLite that would hold the single writer while a slow server answers).
+The order is what makes it safe: the poll's messages are ingested and committed first
+(``intake.ingest_many``: one transaction for the lot, or one each if that fails), and only
+the messages that committed are then flagged or moved on the server. A crash in between
+fetches them again next time, and the Message-ID makes the second ingest a no-op.
+Network I/O never happens inside a database transaction (on SQLite that would hold the
+single writer while a slow server answers).
 
 A message that cannot be taken in at all (no mailbox can hold it, not an email) is still
 marked processed: it was recorded with the reason (``InboundEmail``) or is unreadable,
@@ -20,8 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 from opora.channels.email import imap
+from opora.channels.email.intake import Delivery, ingest_many
 from opora.channels.email.models import Mailbox, Route
-from opora.channels.email.service import IngestOptions, imap_config, ingest_email
+from opora.channels.email.service import IngestOptions, imap_config
 from opora.errors import OporaError
 from opora.kit.time import utcnow
 
@@ -66,24 +68,21 @@ async def poll_mailbox(
         return PollResult(error=str(exc))
     done: list[int] = []
     numbers: list[int] = []
-    for item in fetched:
-        try:
-            async with db.unit_of_work() as session:
-                result = await ingest_email(
-                    session, raw=item.raw, route=Route.IMAP, options=options,
-                    mailbox_id=mailbox_id,
-                )  # fmt: skip
-        except OporaError as exc:  # not an email, no place for it: recorded nowhere
-            log.warning("mailbox %s, uid %s: not taken in: %s", mailbox_id, item.uid, exc)
+    outcomes = await ingest_many(
+        db, [Delivery(item.raw) for item in fetched], route=Route.IMAP, options=options,
+        mailbox_id=mailbox_id,
+    )  # fmt: skip
+    for item, outcome in zip(fetched, outcomes, strict=True):
+        if isinstance(outcome, OporaError):  # not an email, no place for it: recorded nowhere
+            log.warning("mailbox %s, uid %s: not taken in: %s", mailbox_id, item.uid, outcome)
             done.append(item.uid)
-            continue
-        except Exception:
-            log.exception("mailbox %s, uid %s: ingest failed; kept on the server", mailbox_id,
-                          item.uid)  # fmt: skip
-            continue
-        done.append(item.uid)
-        if result.ticket_number is not None:
-            numbers.append(result.ticket_number)
+        elif isinstance(outcome, Exception):
+            log.error("mailbox %s, uid %s: ingest failed; kept on the server", mailbox_id,
+                      item.uid, exc_info=outcome)  # fmt: skip
+        else:
+            done.append(item.uid)
+            if outcome.ticket_number is not None:
+                numbers.append(outcome.ticket_number)
     error = None
     if done:
         try:

@@ -145,3 +145,54 @@ async def inbound_of_message(session: AsyncSession, message_id: int) -> InboundE
 
 async def message_by_id(session: AsyncSession, message_id: int) -> Message | None:
     return await session.get(Message, message_id)
+
+
+# --- many messages at once (ingest_many) -----------------------------------------------------
+
+
+async def inbound_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these Message-IDs have been taken in already."""
+    if not keys:
+        return set()
+    stmt = select(InboundEmail.message_key).where(InboundEmail.message_key.in_(set(keys)))
+    return set((await session.execute(stmt)).scalars())
+
+
+async def reference_tickets(session: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
+    """Which of these Message-IDs belong to a ticket's thread: key -> ticket id."""
+    if not keys:
+        return {}
+    stmt = select(EmailReference.message_key, EmailReference.ticket_id).where(
+        EmailReference.message_key.in_(set(keys))
+    )
+    return {key: ticket_id for key, ticket_id in await session.execute(stmt)}
+
+
+async def tickets_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Ticket]:
+    if not ids:
+        return {}
+    stmt = select(Ticket).where(Ticket.id.in_(set(ids)))
+    return {t.id: t for t in (await session.execute(stmt)).scalars()}
+
+
+async def active_user_emails(session: AsyncSession, emails: Sequence[str]) -> set[str]:
+    """Which of these addresses (lower-case) are active agents'."""
+    if not emails:
+        return set()
+    address = func.lower(User.email)
+    stmt = select(address).where(address.in_({e.lower() for e in emails}), User.is_active.is_(True))
+    return set((await session.execute(stmt)).scalars())
+
+
+async def counts_from_senders(
+    session: AsyncSession, senders: Sequence[str], since: datetime
+) -> dict[str, int]:
+    """Messages from each of these addresses received since ``since``."""
+    if not senders:
+        return {}
+    stmt = (
+        select(InboundEmail.sender, func.count())
+        .where(InboundEmail.sender.in_(set(senders)), InboundEmail.received_at >= since)
+        .group_by(InboundEmail.sender)
+    )
+    return {sender: int(n) for sender, n in await session.execute(stmt)}

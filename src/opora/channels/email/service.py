@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opora import jobs
+from opora import events, jobs
 from opora.auth import service as auth_service
 from opora.auth.actor import Actor, require_admin
 from opora.auth.models import Group
@@ -49,12 +49,13 @@ from opora.channels.email.parsing import AutoKind, EmailParseError, ParsedEmail,
 from opora.channels.email.quotes import extract_reply, strip_html_reply
 from opora.channels.email.schemas import MailboxCreate, MailboxUpdate
 from opora.config import Settings, load_secret_key
+from opora.contacts import repository as contacts_repository
 from opora.contacts import service as contacts
 from opora.contacts.models import Contact, IdentityKind
-from opora.errors import Conflict, InvalidInput, NotFound
+from opora.errors import Conflict, InvalidInput, NotFound, OporaError
 from opora.kit.blobs import BlobStore
 from opora.kit.html import sanitize_html
-from opora.kit.text import sanitize_filename
+from opora.kit.text import normalize_email, sanitize_filename
 from opora.kit.time import utcnow
 from opora.tickets import rules as ticket_rules
 from opora.tickets import service as tickets
@@ -201,6 +202,17 @@ async def _choose_mailbox(
     )
 
 
+def _read(raw: bytes) -> tuple[ParsedEmail, str]:
+    """The parsed message and its key; ``InvalidInput`` for what is not a message at all."""
+    if not raw.strip():
+        raise InvalidInput("the message is empty", field="message")
+    try:
+        parsed = parse_email(raw)
+    except EmailParseError as exc:
+        raise InvalidInput(f"not an email message: {exc}", field="message") from exc
+    return parsed, _message_key(parsed, raw)
+
+
 async def ingest_email(
     session: AsyncSession,
     *,
@@ -214,13 +226,25 @@ async def ingest_email(
     """Take one raw message in (see the module docstring). Raises ``InvalidInput`` for
     something that is not a message at all and ``NoMailbox`` / ``MailboxNotFound`` when
     it cannot be placed; both change nothing."""
-    if not raw.strip():
-        raise InvalidInput("the message is empty", field="message")
-    try:
-        parsed = parse_email(raw)
-    except EmailParseError as exc:
-        raise InvalidInput(f"not an email message: {exc}", field="message") from exc
-    key = _message_key(parsed, raw)
+    parsed, key = _read(raw)
+    return await _ingest_parsed(
+        session, raw=raw, parsed=parsed, key=key, route=route, options=options,
+        mailbox_id=mailbox_id, mailbox_name=mailbox_name, recipients=recipients,
+    )  # fmt: skip
+
+
+async def _ingest_parsed(
+    session: AsyncSession,
+    *,
+    raw: bytes,
+    parsed: ParsedEmail,
+    key: str,
+    route: Route,
+    options: IngestOptions,
+    mailbox_id: int | None = None,
+    mailbox_name: str | None = None,
+    recipients: Sequence[str] = (),
+) -> IngestResult:
     existing = await repository.inbound_by_key(session, key)
     if existing is not None:
         return await _result_of(session, existing, duplicate=True)
@@ -228,20 +252,7 @@ async def ingest_email(
         session, parsed=parsed, recipients=recipients, mailbox_id=mailbox_id,
         mailbox_name=mailbox_name, secret=options.secret,
     )  # fmt: skip
-    sender = parsed.sender.email.lower() if parsed.sender else ""
-    record = InboundEmail(
-        message_key=key,
-        mailbox_id=mailbox.id,
-        route=route.value,
-        raw_sha256=options.store.put(raw),
-        size=len(raw),
-        sender=sender[:320],
-        subject=parsed.subject[:500],
-        status=InboundStatus.REFUSED,
-        reason="",
-        auto=parsed.auto.value if parsed.auto else None,
-        received_at=utcnow(),
-    )
+    record = _record(parsed, raw, key, mailbox, route, options.store)
     try:
         async with session.begin_nested():
             session.add(record)
@@ -259,6 +270,277 @@ async def ingest_email(
     record.reason = reason
     await session.flush()
     return await _result_of(session, record, duplicate=False)
+
+
+def _record(
+    parsed: ParsedEmail,
+    raw: bytes,
+    key: str,
+    mailbox: Mailbox,
+    route: Route,
+    store: BlobStore,
+) -> InboundEmail:
+    """The record of an incoming message (refused until it is placed), its bytes stored."""
+    sender = parsed.sender.email.lower() if parsed.sender else ""
+    return InboundEmail(
+        message_key=key,
+        mailbox_id=mailbox.id,
+        route=route.value,
+        raw_sha256=store.put(raw),
+        size=len(raw),
+        sender=sender[:320],
+        subject=parsed.subject[:500],
+        status=InboundStatus.REFUSED,
+        reason="",
+        auto=parsed.auto.value if parsed.auto else None,
+        received_at=utcnow(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message read for ``ingest_batch``: its place in the batch, bytes, envelope
+    recipients, and what ``read_message`` made of it."""
+
+    index: int
+    raw: bytes
+    parsed: ParsedEmail
+    key: str
+    recipients: tuple[str, ...] = ()
+
+
+def read_message(raw: bytes) -> tuple[ParsedEmail, str]:
+    """Parse a message and derive its key (no database); ``InvalidInput`` for what is not
+    a message at all."""
+    return _read(raw)
+
+
+async def ingest_batch(
+    session: AsyncSession,
+    items: Sequence[Incoming],
+    *,
+    route: Route,
+    options: IngestOptions,
+    mailbox_id: int | None = None,
+) -> list[tuple[int, IngestResult | OporaError]]:
+    """Take many messages in within the caller's transaction: each index with its result,
+    or with the error that refused it (nothing written for that one).
+
+    The usual cases, a new request and a requester's reply threaded by its references to
+    their open ticket, are written for all such messages at once: a handful of
+    statements for the batch (records, contacts, tickets, messages, timeline rows,
+    search documents, references), not two dozen a message. Every other message (a
+    bounce, a loop, a duplicate, CC'd people, a number in the subject, a reply to a
+    closed ticket or from someone else, a sender over the rate limit, no mailbox, two
+    messages for one ticket) goes through ``ingest_email``'s own steps afterwards, one at
+    a time in the batch's order, each in a savepoint. The messages written together
+    touch no ticket that another message of the batch may touch, so writing them first
+    changes no outcome, and a reply to a new request of the batch finds its ticket."""
+    plan = await _plan_batch(session, items, options=options, mailbox_id=mailbox_id)
+    results = await _write_together(session, plan, route=route, options=options)
+    for item in plan.rest:
+        position = events.mark(session)
+        try:
+            async with session.begin_nested():
+                result: IngestResult | OporaError = await _ingest_parsed(
+                    session, raw=item.raw, parsed=item.parsed, key=item.key, route=route,
+                    options=options, mailbox_id=mailbox_id, recipients=item.recipients,
+                )  # fmt: skip
+        except OporaError as exc:
+            events.forget_since(session, position)
+            result = exc
+        results.append((item.index, result))
+    return results
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How a batch goes in: new requests and replies written together, the rest one by one."""
+
+    new: list[tuple[Incoming, Mailbox]]
+    replies: list[tuple[Incoming, Mailbox, Ticket]]
+    rest: list[Incoming]
+
+
+async def _plan_batch(
+    session: AsyncSession,
+    items: Sequence[Incoming],
+    *,
+    options: IngestOptions,
+    mailbox_id: int | None,
+) -> _Plan:
+    """Sort the batch (see ``ingest_batch``); what that needs read in a few queries."""
+    keys = [item.key for item in items]
+    taken = await repository.inbound_keys(session, keys)
+    thread = {
+        item.index: [
+            k
+            for k in threading.reference_keys(item.parsed.in_reply_to, item.parsed.references)
+            if k != item.key
+        ]
+        for item in items
+    }
+    refs = await repository.reference_tickets(session, [k for ks in thread.values() for k in ks])
+    tickets_found = await repository.tickets_by_id(session, list(refs.values()))
+    senders = {item.index: normalize_email(item.parsed.sender.email) for item in items
+               if item.parsed.sender}  # fmt: skip
+    counts = await repository.counts_from_senders(
+        session, [s[:320] for s in senders.values()], utcnow() - options.limit.window
+    )
+    owners = await contacts_repository.contact_ids_by_emails(session, list(senders.values()))
+    agents = await repository.active_user_emails(session, list(senders.values()))
+    ours = {m.address for m in await repository.mailboxes(session)}
+    in_batch = set(keys)
+
+    # what each message may land on: the ticket its references name, numbers it carries
+    placed: dict[int, tuple[Mailbox | None, Ticket | None, set[int]]] = {}
+    touched: dict[int, int] = {}  # ticket id -> how many messages name it
+    numbers: dict[int, int] = {}  # ticket number -> how many messages carry it
+    for item in items:
+        try:
+            mailbox, addressed = await _choose_mailbox(
+                session, parsed=item.parsed, recipients=item.recipients, mailbox_id=mailbox_id,
+                mailbox_name=None, secret=options.secret,
+            )  # fmt: skip
+        except OporaError:
+            mailbox, addressed = None, None  # refused on its own, with the reason
+        ticket = next(
+            (tickets_found[refs[k]] for k in thread[item.index]
+             if k in refs and refs[k] in tickets_found),
+            None,
+        )  # fmt: skip
+        carried = {n for n in (addressed, threading.subject_ticket_number(item.parsed.subject))
+                   if n is not None}  # fmt: skip
+        placed[item.index] = (mailbox, ticket, carried)
+        if ticket is not None:
+            touched[ticket.id] = touched.get(ticket.id, 0) + 1
+        for number in carried:
+            numbers[number] = numbers.get(number, 0) + 1
+
+    plan = _Plan(new=[], replies=[], rest=[])
+    seen: set[str] = set()
+    for item in items:
+        parsed, key = item.parsed, item.key
+        mailbox, ticket, carried = placed[item.index]
+        sender = senders.get(item.index)
+        usual = (
+            key not in seen
+            and key not in taken
+            and mailbox is not None
+            and parsed.sender is not None
+            and sender is not None
+            and threading.base_address(parsed.sender.email) not in ours
+            and not key.startswith("opora.")
+            and parsed.auto != AutoKind.BOUNCE
+            and not parsed.cc
+            and not any(k in in_batch for k in thread[item.index])
+        )
+        seen.add(key)
+        new = usual and ticket is None and not carried
+        reply = (
+            usual
+            and ticket is not None
+            and touched[ticket.id] == 1
+            and ticket.number not in numbers
+            and ticket.merged_into_id is None
+            and not ticket_rules.is_final(ticket.status)
+            and owners.get(sender or "") == ticket.requester_id
+            and sender not in agents
+        )
+        if (new or reply) and sender is not None:  # under the rate limit, with this batch
+            counted = sender[:320]
+            counts[counted] = counts.get(counted, 0) + 1
+            new = new and counts[counted] - 1 < options.limit.count
+            reply = reply and counts[counted] - 1 < options.limit.count
+        if new and mailbox is not None:
+            plan.new.append((item, mailbox))
+        elif reply and mailbox is not None and ticket is not None:
+            plan.replies.append((item, mailbox, ticket))
+        else:
+            plan.rest.append(item)
+    return plan
+
+
+async def _write_together(
+    session: AsyncSession, plan: _Plan, *, route: Route, options: IngestOptions
+) -> list[tuple[int, IngestResult | OporaError]]:
+    """The plan's new requests (a ticket each) and replies, written together."""
+    together = [*plan.new, *((item, mailbox) for item, mailbox, _ in plan.replies)]
+    if not together:
+        return []
+    records = [
+        _record(item.parsed, item.raw, item.key, mailbox, route, options.store)
+        for item, mailbox in together
+    ]
+    session.add_all(records)
+    await session.flush()
+    people = []
+    for item, _ in together:
+        assert item.parsed.sender is not None
+        language = threading.guess_language(item.parsed.subject, item.parsed.text)
+        people.append((item.parsed.sender.email, item.parsed.sender.name.strip(), language))
+    found = await contacts.find_or_create_by_emails(session, people)
+    uploads = [
+        _attachments(item.parsed, contact, options.store)
+        for (item, _), contact in zip(together, found, strict=True)
+    ]
+    if any(uploads):
+        session.add_all(a for per_message in uploads for a in per_message)
+    await session.flush()
+    await contacts_repository.remember_primary_emails(session, [c.id for c in found])
+    messages = []
+    for (item, mailbox), record, attachments in zip(together, records, uploads, strict=True):
+        body, html, extra = _shown(item.parsed, record, mailbox)
+        message = tickets.ChannelMessage(
+            channel=Channel.EMAIL, body=body, html=html, external_id=item.key,
+            attachment_ids=tuple(a.id for a in attachments), extra=extra,
+            quiet=item.parsed.auto in QUIET_KINDS,
+        )  # fmt: skip
+        messages.append(message)
+    count = len(plan.new)
+    requests = [
+        tickets.ChannelRequest(
+            requester=contact,
+            subject=item.parsed.subject,
+            message=message,
+            group_id=mailbox.group_id,
+            priority=mailbox.default_priority,
+        )
+        for (item, mailbox), contact, message in zip(
+            plan.new, found[:count], messages[:count], strict=True
+        )
+    ]
+    opened = await tickets.open_tickets_from_channel(session, requests)
+    answered = await tickets.add_channel_messages(
+        session,
+        [
+            tickets.ChannelReply(contact=contact, ticket_id=ticket.id, message=message)
+            for (_, _, ticket), contact, message in zip(
+                plan.replies, found[count:], messages[count:], strict=True
+            )
+        ],
+    )
+    results: list[tuple[int, IngestResult | OporaError]] = []
+    for position, ((item, mailbox), record, added) in enumerate(
+        zip(together, records, [*opened, *answered], strict=True)
+    ):
+        if position < count:
+            status, reason = InboundStatus.TICKET_CREATED, "a new request"
+        else:
+            status, reason = InboundStatus.MESSAGE_ADDED, "threaded by references"
+        if item.parsed.auto in QUIET_KINDS:
+            reason += f"; automatic ({item.parsed.auto_reason}): no notifications"
+        record.ticket_id, record.message_id = added.ticket.id, added.message.id
+        record.status, record.reason = status, reason
+        repository.remember_ticket_mailbox(session, added.ticket.id, mailbox.id)
+        _remember_new(session, item.key, added.ticket.id, added.message.id)
+        result = IngestResult(
+            status=status, inbound_id=record.id, reason=reason, ticket_id=added.ticket.id,
+            ticket_number=added.ticket.number, message_id=added.message.id,
+        )  # fmt: skip
+        results.append((item.index, result))
+    await session.flush()
+    return results
 
 
 async def _screen(
@@ -350,19 +632,7 @@ async def _deliver(
         )
         if not allowed:  # a number in a subject is no proof: a new ticket instead
             ticket = None
-    body, html, quoted = _shown_part(parsed)
-    extra: dict[str, Any] = {
-        "email": {
-            "inbound_id": record.id,
-            "mailbox_id": mailbox.id,
-            "from": _address_text(parsed.sender.name, parsed.sender.email),
-            "to": [_address_text(a.name, a.email) for a in parsed.to],
-            "cc": [_address_text(a.name, a.email) for a in parsed.cc],
-            "subject": parsed.subject,
-            "quoted": quoted,
-            "auto": parsed.auto.value if parsed.auto else None,
-        }
-    }
+    body, html, extra = _shown(parsed, record, mailbox)
     if ticket is not None:
         agent = await repository.active_user_by_email(session, parsed.sender.email)
         if agent is not None:
@@ -371,10 +641,13 @@ async def _deliver(
         return InboundStatus.IGNORED, (
             f"an automatic message ({parsed.auto_reason}) about closed ticket #{ticket.number}"
         )
-    attachment_ids = await _store_attachments(session, parsed, contact, options.store)
+    attachments = _attachments(parsed, contact, options.store)
+    if attachments:
+        session.add_all(attachments)
+        await session.flush()
     message = tickets.ChannelMessage(
         channel=Channel.EMAIL, body=body, html=html, external_id=key,
-        attachment_ids=tuple(attachment_ids), extra=extra, quiet=quiet,
+        attachment_ids=tuple(a.id for a in attachments), extra=extra, quiet=quiet,
     )  # fmt: skip
     if ticket is not None:
         if contact.id != ticket.requester_id and matched_by in ("references", "address"):
@@ -448,16 +721,33 @@ def _address_text(name: str, email: str) -> str:
     return f"{name} <{email}>" if name else email
 
 
-async def _store_attachments(
-    session: AsyncSession, parsed: ParsedEmail, contact: Contact, store: BlobStore
-) -> list[int]:
-    """Each part as an unclaimed upload of the contact (the message claims them)."""
-    ids = []
+def _shown(
+    parsed: ParsedEmail, record: InboundEmail, mailbox: Mailbox
+) -> tuple[str, str, dict[str, Any]]:
+    """What a message shows on its ticket: text, sanitized HTML, and its email details."""
+    assert parsed.sender is not None
+    body, html, quoted = _shown_part(parsed)
+    extra: dict[str, Any] = {
+        "email": {
+            "inbound_id": record.id,
+            "mailbox_id": mailbox.id,
+            "from": _address_text(parsed.sender.name, parsed.sender.email),
+            "to": [_address_text(a.name, a.email) for a in parsed.to],
+            "cc": [_address_text(a.name, a.email) for a in parsed.cc],
+            "subject": parsed.subject,
+            "quoted": quoted,
+            "auto": parsed.auto.value if parsed.auto else None,
+        }
+    }
+    return body, html, extra
+
+
+def _attachments(parsed: ParsedEmail, contact: Contact, store: BlobStore) -> list[Attachment]:
+    """Each part as an unclaimed upload of the contact (the message claims them), its
+    bytes stored; the caller adds and flushes them."""
     now = utcnow()
-    for part in parsed.attachments:
-        if not part.data:
-            continue
-        att = Attachment(
+    return [
+        Attachment(
             filename=sanitize_filename(part.filename),
             content_type=part.content_type,
             size=len(part.data),
@@ -467,10 +757,9 @@ async def _store_attachments(
             content_id=part.content_id[:500] if part.content_id else None,
             created_at=now,
         )
-        session.add(att)
-        await session.flush()
-        ids.append(att.id)
-    return ids
+        for part in parsed.attachments
+        if part.data
+    ]
 
 
 async def _follow(session: AsyncSession, ticket_id: int, contact_id: int) -> None:
