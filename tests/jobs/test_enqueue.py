@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opora.db import Database
-from opora.jobs import enqueue
+from opora.jobs import collect, enqueue
 from opora.jobs.models import Job, JobStatus
 from opora.jobs.service import get_job
 from opora.jobs.worker import Worker
@@ -115,3 +115,42 @@ class TestRunAt:
                     {"counter": "c"},
                     run_at=utcnow().replace(tzinfo=None),
                 )
+
+
+class TestCollect:
+    async def test_rows_gathered_in_the_block_are_written_at_its_end(self, db: Database) -> None:
+        async with db.unit_of_work() as session:
+            async with collect(session):
+                for i in range(5):
+                    job_id = await enqueue(
+                        session, "tests.bump_counter", {"counter": f"c{i}"},
+                        idempotency_key=f"batch:{i}",
+                    )  # fmt: skip
+                    assert job_id is None  # not written yet
+                assert await session.scalar(select(func.count()).select_from(Job)) == 0
+            assert await session.scalar(select(func.count()).select_from(Job)) == 5
+        async with db.unit_of_work(write=False) as session:
+            rows = (await session.execute(select(Job).order_by(Job.id))).scalars().all()
+        assert [r.payload["counter"] for r in rows] == [f"c{i}" for i in range(5)]
+        assert {(r.status, r.attempts, r.max_attempts) for r in rows} == {(JobStatus.PENDING, 0, 5)}
+
+    async def test_a_key_already_used_is_skipped_and_the_rest_written(self, db: Database) -> None:
+        async with db.unit_of_work() as session:
+            await enqueue(session, "tests.bump_counter", {"counter": "first"},
+                          idempotency_key="mail:1")  # fmt: skip
+        async with db.unit_of_work() as session, collect(session):
+            await enqueue(session, "tests.bump_counter", {"counter": "again"},
+                          idempotency_key="mail:1")  # fmt: skip
+            await enqueue(session, "tests.bump_counter", {"counter": "new"},
+                          idempotency_key="mail:2")  # fmt: skip
+        async with db.unit_of_work(write=False) as session:
+            rows = (await session.execute(select(Job).order_by(Job.id))).scalars().all()
+        assert [r.payload["counter"] for r in rows] == ["first", "new"]
+
+    async def test_an_exception_in_the_block_writes_nothing(self, db: Database) -> None:
+        with pytest.raises(RuntimeError, match="batch failed"):
+            async with db.unit_of_work() as session, collect(session):
+                await enqueue(session, "tests.bump_counter", {"counter": "lost"})
+                raise RuntimeError("batch failed")
+        async with db.unit_of_work(write=False) as session:
+            assert await session.scalar(select(func.count()).select_from(Job)) == 0

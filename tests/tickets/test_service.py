@@ -735,6 +735,98 @@ class TestAddCustomerMessage:
                 )
 
 
+class TestChannelBatches:
+    """``open_tickets_from_channel`` and ``add_channel_messages``: many at once (the email
+    intake's batches), as the one-at-a-time use cases would, in few statements."""
+
+    async def contact(self, db: Database, persona: Persona) -> Contact:
+        async with db.unit_of_work(write=False) as s:
+            found = await s.get(Contact, persona.id)
+        assert found is not None
+        return found
+
+    async def test_tickets_opened_together_have_consecutive_numbers_and_their_rows(
+        self, db: Database, company: Company
+    ) -> None:
+        first = await new_ticket(db, company)
+        customer = await self.contact(db, company.customer)
+        requests = [
+            service.ChannelRequest(
+                customer,
+                f"Question {i}",
+                service.ChannelMessage(channel="email", body=f"Body {i}"),
+                group_id=company.l1_group_id,
+            )
+            for i in range(10)
+        ]
+        with counting_queries(db) as statements:
+            async with db.unit_of_work() as s:
+                opened = await service.open_tickets_from_channel(s, requests)
+                recorded = [e.name for e in events.pending(s)]
+        assert [a.ticket.number for a in opened] == list(range(first.number + 1, first.number + 11))
+        assert recorded == ["ticket.created"] * 10
+        for i, added in enumerate(opened):
+            assert [m.body_text for m in await messages_of(db, added.ticket.id)] == [f"Body {i}"]
+            assert [e.kind for e in await timeline(db, added.ticket.id)] == ["created"]
+        # the numbers taken at once (the timing is the benchmark's: benchmarks/email.py)
+        assert len([q for q in statements if q.startswith("UPDATE counters")]) == 1
+
+    async def test_replies_together_reopen_and_record_like_one_reply(
+        self, db: Database, company: Company
+    ) -> None:
+        solved = await new_ticket(db, company)
+        await update(db, company.l1_agent, solved.id, status="solved")
+        held = await new_ticket(db, company)
+        await update(db, company.l1_agent, held.id, status="on_hold")
+        customer = await self.contact(db, company.customer)
+        async with db.unit_of_work() as s:
+            added = await service.add_channel_messages(
+                s,
+                [
+                    service.ChannelReply(customer, solved.id,
+                                         service.ChannelMessage(channel="email", body="Again")),
+                    service.ChannelReply(customer, held.id,
+                                         service.ChannelMessage(channel="email", body="Any news?",
+                                                                quiet=True)),
+                ],
+            )  # fmt: skip
+            recorded = [(e.name, e.payload["changes"]) for e in events.pending(s)]
+        assert [a.message.body_text for a in added] == ["Again", "Any news?"]
+        assert (await load(db, solved.id)).status == "open"
+        assert (await load(db, held.id)).status == "on_hold"
+        assert recorded == [
+            ("message.created", {"status": ["solved", "open"]}),
+            ("message.created", {}),
+        ]
+        assert [e.kind for e in await timeline(db, solved.id)][-2:] == [
+            "field_changed", "reply_added",
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize("case", ["someone_else", "closed", "merged", "twice"])
+    async def test_what_must_go_one_at_a_time_is_refused_and_nothing_is_written(
+        self, db: Database, company: Company, case: str
+    ) -> None:
+        ticket = await new_ticket(db, company)
+        other = await new_ticket(db, company)
+        persona = company.same_org_customer if case == "someone_else" else company.customer
+        contact = await self.contact(db, persona)
+        if case == "closed":
+            await update(db, company.l1_agent, ticket.id, status="closed")
+        if case == "merged":
+            async with db.unit_of_work() as s:
+                actor = await as_agent(s, company.l1_agent)
+                await service.merge_tickets(s, actor=actor, source_id=ticket.id, into_id=other.id)
+        message = service.ChannelMessage(channel="email", body="Hello")
+        replies = [service.ChannelReply(contact, ticket.id, message)]
+        if case == "twice":
+            replies.append(service.ChannelReply(contact, ticket.id, message))
+        before = await count(db, Message)
+        with pytest.raises(InvalidInput):
+            async with db.unit_of_work() as s:
+                await service.add_channel_messages(s, replies)
+        assert await count(db, Message) == before
+
+
 class TestDeescalateTicket:
     async def test_back_to_line_1_with_the_reason_as_a_note(
         self, db: Database, company: Company

@@ -120,12 +120,7 @@ async def organizations_by_domain(session: AsyncSession) -> dict[str, Organizati
 
 
 async def organization_by_domain(session: AsyncSession, domain: str) -> Organization | None:
-    # domains are few per organization; the JSON list is matched in Python
-    stmt = select(Organization).where(Organization.domains.is_not(None))
-    for org in (await session.execute(stmt)).scalars():
-        if domain in (org.domains or []):
-            return org
-    return None
+    return (await organizations_by_domain(session)).get(domain)
 
 
 async def list_contacts(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from opora.app import create_app
+from opora.config import Settings
 from tests.channels.email.dovecot import Dovecot, missing_reason, running_dovecot
 from tests.conftest import skip_or_fail
+from tests.notifications.smtp import free_port
 
 # --- a private Dovecot (IMAP), tests/channels/email/dovecot.py ------------------------------
 
@@ -29,3 +34,26 @@ def dovecot() -> Iterator[Dovecot]:
         skip_or_fail(reason)
     with running_dovecot(DOVECOT_USERS) as server:
         yield server
+
+
+# --- the SMTP/LMTP receiver of a served app ----------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def receiver(settings: Settings) -> AsyncIterator[tuple[Any, int]]:
+    port = free_port()
+    served = settings.model_copy(update={"smtp_listen": f"127.0.0.1:{port}"})
+    application = create_app(served, run_worker=False)
+    async with application.router.lifespan_context(application):
+        yield application, port
+
+
+@pytest_asyncio.fixture
+async def lmtp_receiver(settings: Settings) -> AsyncIterator[tuple[Any, int]]:
+    port = free_port()
+    served = settings.model_copy(
+        update={"smtp_listen": f"127.0.0.1:{port}", "smtp_listen_lmtp": True}
+    )
+    application = create_app(served, run_worker=False)
+    async with application.router.lifespan_context(application):
+        yield application, port

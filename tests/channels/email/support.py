@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from opora.channels.email.intake import Delivery, ingest_many
 from opora.channels.email.models import InboundEmail, Mailbox, Route
 from opora.channels.email.service import IngestOptions, IngestResult, SenderLimit, ingest_email
 from opora.config import Settings, load_secret_key
@@ -82,6 +83,29 @@ async def ingest(
         )
 
 
+async def ingest_in_batch(
+    db: Database,
+    settings: Settings,
+    raw: bytes,
+    *,
+    route: Route = Route.PIPE,
+    limit: SenderLimit | None = None,
+    mailbox_id: int | None = None,
+    recipients: Sequence[str] = (),
+    mailbox_name: str | None = None,
+) -> IngestResult:
+    """``ingest`` through ``intake.ingest_many`` with a batch of one (raising what refused it)."""
+    if mailbox_name is not None:  # the batches are for IMAP and SMTP: no mailbox by name
+        return await ingest(db, settings, raw, route=route, limit=limit, mailbox_name=mailbox_name)
+    [outcome] = await ingest_many(
+        db, [Delivery(raw, tuple(recipients))], route=route,
+        options=options(settings, limit=limit), mailbox_id=mailbox_id,
+    )  # fmt: skip
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 async def add_mailbox(db: Database, **fields: Any) -> int:
     values: dict[str, Any] = {
         "name": "Support",
@@ -139,3 +163,36 @@ async def backdate_inbound(db: Database, minutes: int) -> None:
         await session.execute(
             update(InboundEmail).values(received_at=utcnow() - timedelta(minutes=minutes))
         )
+
+
+def dsn(original_key: str, recipient: str) -> bytes:
+    """A Postfix-style delivery status notification about ``original_key``."""
+    boundary = "dsn-boundary-1"
+    return (
+        "From: MAILER-DAEMON@mx.example.ru (Mail Delivery System)\r\n"
+        "To: support@acme-help.ru\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce.1@mx.example.ru>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        f"<{recipient}>: host mx.example.ru said: 550 5.1.1 User unknown\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.ru\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\n"
+        "Action: failed\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        "From: support@acme-help.ru\r\n"
+        f"To: {recipient}\r\n"
+        f"Message-ID: <{original_key}>\r\n"
+        "Subject: Re: test\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()

@@ -29,13 +29,25 @@ from tests.channels.email.support import (
     add_mailbox,
     build,
     count,
+    dsn,
     email_jobs,
     inbound,
     ingest,
+    ingest_in_batch,
     messages,
     ticket,
 )
 from tests.conftest import Company
+
+
+@pytest.fixture(autouse=True, params=["alone", "batch"])
+def way_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: each message taken in by ``ingest_email`` (the pipe),
+    and each as a batch of one through ``intake.ingest_many`` (IMAP, SMTP), which must
+    come to the same (test_batches.py has batches of many)."""
+    if request.param == "batch":
+        monkeypatch.setitem(globals(), "ingest", ingest_in_batch)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -375,7 +387,7 @@ class TestLoopsAndAbuse:
     ) -> None:
         first = await ingest(db, settings, build())
         [receipt] = await email_jobs(db)
-        bounce = _dsn(receipt["message_key"], "ivan@example.ru")
+        bounce = dsn(receipt["message_key"], "ivan@example.ru")
         result = await ingest(db, settings, bounce)
         assert result.status == InboundStatus.BOUNCE and "5.1.1" in result.reason
         assert await count(db, Ticket) == 1
@@ -408,7 +420,7 @@ class TestLoopsAndAbuse:
             reply_id = added.message.id
         reply_job = (await email_jobs(db))[-1]
         assert reply_job["message_id"] == reply_id
-        await ingest(db, settings, _dsn(reply_job["message_key"], "ivan@example.ru"))
+        await ingest(db, settings, dsn(reply_job["message_key"], "ivan@example.ru"))
         [*_, reply] = await messages(db, first.ticket_id or 0)
         assert reply.id == reply_id and reply.delivery_state == DeliveryState.BOUNCED
         assert "5.1.1" in (reply.delivery_error or "")
@@ -453,36 +465,3 @@ async def _set_status(db: Database, ticket_id: int, status: str) -> None:
         t = await s.get(Ticket, ticket_id)
         assert t is not None
         t.status = status
-
-
-def _dsn(original_key: str, recipient: str) -> bytes:
-    """A Postfix-style delivery status notification about ``original_key``."""
-    boundary = "dsn-boundary-1"
-    return (
-        "From: MAILER-DAEMON@mx.example.ru (Mail Delivery System)\r\n"
-        "To: support@acme-help.ru\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: <bounce.1@mx.example.ru>\r\n"
-        "Auto-Submitted: auto-replied\r\n"
-        "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
-        "\r\n"
-        f"--{boundary}\r\n"
-        "Content-Type: text/plain\r\n\r\n"
-        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
-        f"<{recipient}>: host mx.example.ru said: 550 5.1.1 User unknown\r\n"
-        f"--{boundary}\r\n"
-        "Content-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.example.ru\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\n"
-        "Action: failed\r\n"
-        "Status: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
-        f"--{boundary}\r\n"
-        "Content-Type: text/rfc822-headers\r\n\r\n"
-        "From: support@acme-help.ru\r\n"
-        f"To: {recipient}\r\n"
-        f"Message-ID: <{original_key}>\r\n"
-        "Subject: Re: test\r\n"
-        f"--{boundary}--\r\n"
-    ).encode()

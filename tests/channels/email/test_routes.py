@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from opora.app import create_app
 from opora.channels.email.models import InboundEmail
 from opora.config import Settings
 from opora.db import Database
@@ -24,7 +22,6 @@ from opora.notifications import catalog
 from opora.tickets.models import Ticket
 from tests.channels.email.support import add_mailbox, build, count, ingest
 from tests.conftest import Company
-from tests.notifications.smtp import free_port
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("opora")
 COMMAND = (
@@ -90,26 +87,6 @@ class TestPipe:
         unknown = await pipe(settings, build(), "--mailbox", "Nope")
         assert unknown.code == 2 and "Nope" in unknown.err
         assert await count(db, InboundEmail) == 0
-
-
-@pytest_asyncio.fixture
-async def receiver(settings: Settings) -> AsyncIterator[tuple[Any, int]]:
-    port = free_port()
-    served = settings.model_copy(update={"smtp_listen": f"127.0.0.1:{port}"})
-    application = create_app(served, run_worker=False)
-    async with application.router.lifespan_context(application):
-        yield application, port
-
-
-@pytest_asyncio.fixture
-async def lmtp_receiver(settings: Settings) -> AsyncIterator[tuple[Any, int]]:
-    port = free_port()
-    served = settings.model_copy(
-        update={"smtp_listen": f"127.0.0.1:{port}", "smtp_listen_lmtp": True}
-    )
-    application = create_app(served, run_worker=False)
-    async with application.router.lifespan_context(application):
-        yield application, port
 
 
 class TestSmtpReceiver:
