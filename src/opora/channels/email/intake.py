@@ -27,6 +27,7 @@ from opora.channels.email.service import (
     read_message,
 )
 from opora.errors import OporaError
+from opora.kit.blobs import BlobBatch
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,14 @@ async def ingest_many(
         items.append(Incoming(index, delivery.raw, parsed, key, delivery.recipients))
     if items:
         try:
+            blobs = BlobBatch(options.store)
             async with db.unit_of_work() as session, jobs.collect(session):
                 batch = await ingest_batch(
-                    session, items, route=route, options=options, mailbox_id=mailbox_id
-                )
+                    session, items, route=route, options=options, mailbox_id=mailbox_id,
+                    blobs=blobs,
+                )  # fmt: skip
                 await events.run_in_transaction(session)  # their jobs join the one insert
+                await blobs.wait()  # every file on disk before the commit
             for index, outcome in batch:
                 outcomes[index] = outcome
         except Exception:

@@ -53,7 +53,7 @@ from opora.contacts import repository as contacts_repository
 from opora.contacts import service as contacts
 from opora.contacts.models import Contact, IdentityKind
 from opora.errors import Conflict, InvalidInput, NotFound, OporaError
-from opora.kit.blobs import BlobStore
+from opora.kit.blobs import BlobBatch, BlobStore
 from opora.kit.html import sanitize_html
 from opora.kit.text import normalize_email, sanitize_filename
 from opora.kit.time import utcnow
@@ -278,7 +278,7 @@ def _record(
     key: str,
     mailbox: Mailbox,
     route: Route,
-    store: BlobStore,
+    store: BlobStore | BlobBatch,
 ) -> InboundEmail:
     """The record of an incoming message (refused until it is placed), its bytes stored."""
     sender = parsed.sender.email.lower() if parsed.sender else ""
@@ -322,6 +322,7 @@ async def ingest_batch(
     route: Route,
     options: IngestOptions,
     mailbox_id: int | None = None,
+    blobs: BlobBatch | None = None,
 ) -> list[tuple[int, IngestResult | OporaError]]:
     """Take many messages in within the caller's transaction: each index with its result,
     or with the error that refused it (nothing written for that one).
@@ -335,9 +336,14 @@ async def ingest_batch(
     messages for one ticket) goes through ``ingest_email``'s own steps afterwards, one at
     a time in the batch's order, each in a savepoint. The messages written together
     touch no ticket that another message of the batch may touch, so writing them first
-    changes no outcome, and a reply to a new request of the batch finds its ticket."""
+    changes no outcome, and a reply to a new request of the batch finds its ticket.
+
+    ``blobs``: where the files of the messages written together go (the caller waits for
+    them before committing); by default each is stored and flushed at once."""
     plan = await _plan_batch(session, items, options=options, mailbox_id=mailbox_id)
-    results = await _write_together(session, plan, route=route, options=options)
+    results = await _write_together(
+        session, plan, route=route, options=options, blobs=blobs or options.store
+    )
     for item in plan.rest:
         position = events.mark(session)
         try:
@@ -462,14 +468,19 @@ async def _plan_batch(
 
 
 async def _write_together(
-    session: AsyncSession, plan: _Plan, *, route: Route, options: IngestOptions
+    session: AsyncSession,
+    plan: _Plan,
+    *,
+    route: Route,
+    options: IngestOptions,
+    blobs: BlobStore | BlobBatch,
 ) -> list[tuple[int, IngestResult | OporaError]]:
     """The plan's new requests (a ticket each) and replies, written together."""
     together = [*plan.new, *((item, mailbox) for item, mailbox, _ in plan.replies)]
     if not together:
         return []
     records = [
-        _record(item.parsed, item.raw, item.key, mailbox, route, options.store)
+        _record(item.parsed, item.raw, item.key, mailbox, route, blobs)
         for item, mailbox in together
     ]
     session.add_all(records)
@@ -481,7 +492,7 @@ async def _write_together(
         people.append((item.parsed.sender.email, item.parsed.sender.name.strip(), language))
     found = await contacts.find_or_create_by_emails(session, people)
     uploads = [
-        _attachments(item.parsed, contact, options.store)
+        _attachments(item.parsed, contact, blobs)
         for (item, _), contact in zip(together, found, strict=True)
     ]
     if any(uploads):
@@ -742,7 +753,9 @@ def _shown(
     return body, html, extra
 
 
-def _attachments(parsed: ParsedEmail, contact: Contact, store: BlobStore) -> list[Attachment]:
+def _attachments(
+    parsed: ParsedEmail, contact: Contact, store: BlobStore | BlobBatch
+) -> list[Attachment]:
     """Each part as an unclaimed upload of the contact (the message claims them), its
     bytes stored; the caller adds and flushes them."""
     now = utcnow()
