@@ -15,14 +15,17 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy import select
 
+from opora.auth import service as auth_service
+from opora.auth.actor import system_actor
 from opora.channels.email.intake import Delivery, ingest_many
 from opora.channels.email.models import InboundEmail, InboundStatus, Route
 from opora.channels.email.service import IngestResult, SenderLimit
 from opora.config import Settings
-from opora.contacts.models import ContactIdentity
+from opora.contacts.models import Contact, ContactIdentity
 from opora.db import Database
 from opora.errors import InvalidInput
 from opora.jobs.models import Job
+from opora.tickets import service as tickets_service
 from opora.tickets.models import (
     Attachment,
     Message,
@@ -39,7 +42,7 @@ PDF = b"%PDF-1.4 " + bytes(range(256)) * 20
 
 def _round_one() -> list[bytes]:
     """Tickets that exist before the batch: #1 ivan, #2 olga (to be solved), #3 petr (to
-    be closed), #4 anna, #5 sergey, #6 nina."""
+    be closed), #4 anna, #5 sergey, #6 nina, #7 leo and #8 mia (#7 to be merged into #8)."""
     return [
         build(sender="Иван <ivan@example.ru>", message_id="<p1@example.ru>"),
         build(sender="Ольга <olga@example.ru>", subject="Не приходит СМС",
@@ -50,6 +53,8 @@ def _round_one() -> list[bytes]:
         build(sender="sergey@example.ru", subject="Экспорт данных",
               message_id="<p5@example.ru>"),
         build(sender="nina@example.ru", subject="Пропали фото", message_id="<p6@example.ru>"),
+        build(sender="leo@example.ru", subject="Первое обращение", message_id="<p7@example.ru>"),
+        build(sender="mia@example.ru", subject="Второе обращение", message_id="<p8@example.ru>"),
     ]  # fmt: skip
 
 
@@ -105,6 +110,22 @@ def _batch() -> list[bytes]:
         build(sender="Kate <kate@example.com>", subject="Second question",
               body="How do I export my data?"),
         build(sender="kate@example.com", subject="Third question", body="And my contacts?"),
+        # 18: leo replies on #7, merged into #8 (he follows it since): lands on #8 ...
+        build(sender="leo@example.ru", subject="Re: первое", body="Ответ на первое.",
+              in_reply_to="<p7@example.ru>"),
+        # 19: ... before mia's reply on #8, her own ticket
+        build(sender="mia@example.ru", subject="Re: второе", body="Ответ на второе.",
+              in_reply_to="<p8@example.ru>"),
+        # 20: refers to 21, which comes later: a new ticket, as one by one
+        build(sender="fwd@example.ru", subject="Про письмо Зеда", body="Про письмо Зеда.",
+              in_reply_to="<b21@example.ru>"),
+        # 21
+        build(sender="zed@example.ru", subject="Письмо Зеда", message_id="<b21@example.ru>"),
+        # 22: a new person with Cc (one by one), then 23 from them without a name: the
+        # contact keeps the name of the first
+        build(sender="Вера Иванова <vera2@example.ru>", subject="С копией",
+              cc="boss@example.ru"),
+        build(sender="vera2@example.ru", subject="Без имени"),
     ]  # fmt: skip
 
 
@@ -127,6 +148,12 @@ EXPECTED = [
     InboundStatus.BOUNCE,  # 15
     InboundStatus.TICKET_CREATED,  # 16
     InboundStatus.TICKET_CREATED,  # 17
+    InboundStatus.MESSAGE_ADDED,  # 18
+    InboundStatus.MESSAGE_ADDED,  # 19
+    InboundStatus.TICKET_CREATED,  # 20
+    InboundStatus.TICKET_CREATED,  # 21
+    InboundStatus.TICKET_CREATED,  # 22
+    InboundStatus.TICKET_CREATED,  # 23
 ]
 
 
@@ -151,6 +178,15 @@ async def _set_status(db: Database, number: int, status: str) -> None:
     async with db.unit_of_work() as s:
         ticket = (await s.execute(select(Ticket).where(Ticket.number == number))).scalar_one()
         ticket.status = status
+
+
+async def _merge(db: Database, company: Company, source: int, into: int) -> None:
+    async with db.unit_of_work() as s:
+        ids = dict((await s.execute(select(Ticket.number, Ticket.id))).all())
+        user = await auth_service.get_user(s, actor=system_actor("t"), user_id=company.l1_agent.id)
+        actor = await auth_service.actor_for_user(s, user)
+        await tickets_service.merge_tickets(s, actor=actor, source_id=ids[source],
+                                            into_id=ids[into])  # fmt: skip
 
 
 def _outcome(outcome: IngestResult | Exception) -> tuple[str, str]:
@@ -189,6 +225,10 @@ async def _what_became(db: Database) -> dict[str, Any]:
             c: v for c, v in await s.execute(select(ContactIdentity.contact_id,
                                                     ContactIdentity.value))
         }  # fmt: skip
+        people = sorted(
+            (emails.get(c.id), c.name, c.language)
+            for c in (await s.execute(select(Contact))).scalars()
+        )
         tickets = []
         for t in (await s.execute(select(Ticket).order_by(Ticket.id))).scalars():
             messages = (
@@ -227,6 +267,7 @@ async def _what_became(db: Database) -> dict[str, Any]:
         "jobs": sorted(jobs.items(), key=repr),
         "records": sorted(records.items(), key=repr),
         "contacts": sorted(emails.values()),
+        "people": people,
     }
 
 
@@ -245,12 +286,13 @@ class TestSameAsOneByOne:
         followers, notes, attachments, timeline rows, mail and records each time."""
         seen = {}
         for n, size in enumerate((0, 50, 4)):
-            db, _, _ = await _fresh(backend, database_url, tmp_path, sqlite_template, n,
-                                    settings)  # fmt: skip
+            db, company, _ = await _fresh(backend, database_url, tmp_path, sqlite_template,
+                                          n, settings)  # fmt: skip
             try:
                 await _take_in(db, settings, _round_one(), 0)
                 await _set_status(db, 2, TicketStatus.SOLVED)
                 await _set_status(db, 3, TicketStatus.CLOSED)
+                await _merge(db, company, 7, 8)
                 outcomes = await _take_in(db, settings, _batch(), size)
                 seen[size] = (outcomes, await _what_became(db))
             finally:
@@ -280,9 +322,14 @@ class TestSameAsOneByOne:
             ("public", "contact", "И ещё вопрос.", False),
         )
         assert became["contacts"].count("kate@example.com") == 1
+        assert ("vera2@example.ru", "Вера Иванова", "ru") in became["people"]
+        assert [m[2] for m in by_subject["Второе обращение"][5]][-2:] == [
+            "Ответ на первое.", "Ответ на второе.",
+        ]  # fmt: skip
         receipts = [k for (kind, _), n in became["jobs"] for k in [kind] * n]
-        # a receipt for every new request of a person: round one's six, 0, 3, 6, 11, 16, 17
-        assert receipts.count("ticket_received") == 12
+        # a receipt for every new request of a person: round one's eight, and 0, 3, 6, 11,
+        # 16, 17, 20, 21, 22, 23
+        assert receipts.count("ticket_received") == 18
         # no mail about the agent's note, nothing to the robot or to our own mailbox
         assert not any(to in (("robot@example.com",), ("support@acme-help.ru",))
                        for (_, to), _ in became["jobs"])  # fmt: skip

@@ -375,23 +375,25 @@ async def _plan_batch(
     options: IngestOptions,
     mailbox_id: int | None,
 ) -> _Plan:
-    """Sort the batch (see ``ingest_batch``); what that needs read in a few queries."""
+    """Sort the batch (see ``ingest_batch``); what that needs read in a few queries.
+
+    A message is written together with others only when taking the batch in one by one
+    would come to the same: it is new (its Message-ID unseen), placed (a mailbox), not
+    screened out (a sender, not ours, not a bounce, under the rate limit), without Cc,
+    and either names no ticket at all (a new request) or is its requester's reply to an
+    open ticket no other message of the batch names (by reference, merge or number).
+    Once a sender has a message that goes one by one, so do their later ones (their
+    contact, rate count and tickets then follow the batch's order), and a message that an
+    earlier one refers to goes one by one too."""
     keys = [item.key for item in items]
     taken = await repository.inbound_keys(session, keys)
-    thread = {
-        item.index: [
-            k
-            for k in threading.reference_keys(item.parsed.in_reply_to, item.parsed.references)
-            if k != item.key
-        ]
-        for item in items
-    }
+    thread = {item.index: _thread_keys(item) for item in items}
     refs = await repository.reference_tickets(session, [k for ks in thread.values() for k in ks])
     tickets_found = await repository.tickets_by_id(session, list(refs.values()))
     senders = {item.index: normalize_email(item.parsed.sender.email) for item in items
                if item.parsed.sender}  # fmt: skip
     counts = await repository.counts_from_senders(
-        session, [s[:320] for s in senders.values()], utcnow() - options.limit.window
+        session, list(senders.values()), utcnow() - options.limit.window
     )
     owners = await contacts_repository.contact_ids_by_emails(session, list(senders.values()))
     agents = await repository.active_user_emails(session, list(senders.values()))
@@ -400,8 +402,8 @@ async def _plan_batch(
 
     # what each message may land on: the ticket its references name, numbers it carries
     placed: dict[int, tuple[Mailbox | None, Ticket | None, set[int]]] = {}
-    touched: dict[int, int] = {}  # ticket id -> how many messages name it
-    numbers: dict[int, int] = {}  # ticket number -> how many messages carry it
+    touched: dict[int, int] = {}  # ticket id -> how many messages may land on it
+    numbers: set[int] = set()  # ticket numbers some message carries
     for item in items:
         try:
             mailbox, addressed = await _choose_mailbox(
@@ -410,21 +412,20 @@ async def _plan_batch(
             )  # fmt: skip
         except OporaError:
             mailbox, addressed = None, None  # refused on its own, with the reason
-        ticket = next(
-            (tickets_found[refs[k]] for k in thread[item.index]
-             if k in refs and refs[k] in tickets_found),
-            None,
-        )  # fmt: skip
+        named = [tickets_found[refs[k]] for k in thread[item.index]
+                 if k in refs and refs[k] in tickets_found]  # fmt: skip
         carried = {n for n in (addressed, threading.subject_ticket_number(item.parsed.subject))
                    if n is not None}  # fmt: skip
-        placed[item.index] = (mailbox, ticket, carried)
-        if ticket is not None:
-            touched[ticket.id] = touched.get(ticket.id, 0) + 1
-        for number in carried:
-            numbers[number] = numbers.get(number, 0) + 1
+        placed[item.index] = (mailbox, named[0] if named else None, carried)
+        for ticket_id in {t.id for t in named} | {t.merged_into_id for t in named
+                                                  if t.merged_into_id}:  # fmt: skip
+            touched[ticket_id] = touched.get(ticket_id, 0) + 1
+        numbers |= carried
 
     plan = _Plan(new=[], replies=[], rest=[])
-    seen: set[str] = set()
+    seen: set[str] = set()  # keys of the messages so far
+    referred: set[str] = set()  # what the messages so far refer to
+    slow: set[str] = set()  # senders with a message going one by one
     for item in items:
         parsed, key = item.parsed, item.key
         mailbox, ticket, carried = placed[item.index]
@@ -432,9 +433,11 @@ async def _plan_batch(
         usual = (
             key not in seen
             and key not in taken
+            and key not in referred
             and mailbox is not None
             and parsed.sender is not None
             and sender is not None
+            and sender not in slow
             and threading.base_address(parsed.sender.email) not in ours
             and not key.startswith("opora.")
             and parsed.auto != AutoKind.BOUNCE
@@ -442,29 +445,41 @@ async def _plan_batch(
             and not any(k in in_batch for k in thread[item.index])
         )
         seen.add(key)
+        referred.update(thread[item.index])
         new = usual and ticket is None and not carried
         reply = (
             usual
             and ticket is not None
-            and touched[ticket.id] == 1
+            and touched.get(ticket.id) == 1
             and ticket.number not in numbers
             and ticket.merged_into_id is None
             and not ticket_rules.is_final(ticket.status)
             and owners.get(sender or "") == ticket.requester_id
             and sender not in agents
         )
-        if (new or reply) and sender is not None:  # under the rate limit, with this batch
-            counted = sender[:320]
+        if (new or reply) and parsed.sender is not None:  # under the rate limit
+            counted = parsed.sender.email.lower()[:320]  # as the record keeps it
             counts[counted] = counts.get(counted, 0) + 1
-            new = new and counts[counted] - 1 < options.limit.count
-            reply = reply and counts[counted] - 1 < options.limit.count
+            if counts[counted] - 1 >= options.limit.count:
+                new = reply = False
         if new and mailbox is not None:
             plan.new.append((item, mailbox))
         elif reply and mailbox is not None and ticket is not None:
             plan.replies.append((item, mailbox, ticket))
         else:
             plan.rest.append(item)
+            if sender is not None:
+                slow.add(sender)
     return plan
+
+
+def _thread_keys(item: Incoming) -> list[str]:
+    """The Message-IDs a message refers to (a delivery report: also the one it is about)."""
+    parsed = item.parsed
+    about = [parsed.bounce.original_message_id] if parsed.bounce and (
+        parsed.bounce.original_message_id) else []  # fmt: skip
+    found = threading.reference_keys([*about, *parsed.in_reply_to], parsed.references)
+    return [k for k in found if k != item.key]
 
 
 async def _write_together(
