@@ -1,7 +1,9 @@
 """Email use cases: take a message in (from any route), and mailboxes.
 
-``ingest_email`` is the one way mail becomes tickets, whichever route brought it (IMAP
-polling, the SMTP/LMTP receiver, the pipe, the API). In one transaction it:
+``ingest_email`` takes one message in (the pipe, the API); ``ingest_batch`` many in one
+transaction (an IMAP poll, the SMTP receiver's deliveries arriving together, through
+``intake.ingest_many``), writing the usual ones together and the others through
+``ingest_email``'s own steps, to the same outcome. For each message, in one transaction:
 
 1. records the message (``InboundEmail``) under its Message-ID; the same Message-ID is
    never ingested twice (a second delivery answers with what became of the first), and
@@ -202,8 +204,9 @@ async def _choose_mailbox(
     )
 
 
-def _read(raw: bytes) -> tuple[ParsedEmail, str]:
-    """The parsed message and its key; ``InvalidInput`` for what is not a message at all."""
+def read_message(raw: bytes) -> tuple[ParsedEmail, str]:
+    """The parsed message and its key (no database); ``InvalidInput`` for what is not a
+    message at all."""
     if not raw.strip():
         raise InvalidInput("the message is empty", field="message")
     try:
@@ -226,7 +229,7 @@ async def ingest_email(
     """Take one raw message in (see the module docstring). Raises ``InvalidInput`` for
     something that is not a message at all and ``NoMailbox`` / ``MailboxNotFound`` when
     it cannot be placed; both change nothing."""
-    parsed, key = _read(raw)
+    parsed, key = read_message(raw)
     return await _ingest_parsed(
         session, raw=raw, parsed=parsed, key=key, route=route, options=options,
         mailbox_id=mailbox_id, mailbox_name=mailbox_name, recipients=recipients,
@@ -307,12 +310,6 @@ class Incoming:
     parsed: ParsedEmail
     key: str
     recipients: tuple[str, ...] = ()
-
-
-def read_message(raw: bytes) -> tuple[ParsedEmail, str]:
-    """Parse a message and derive its key (no database); ``InvalidInput`` for what is not
-    a message at all."""
-    return _read(raw)
 
 
 async def ingest_batch(
