@@ -802,6 +802,27 @@ class TestChannelBatches:
             "field_changed", "reply_added",
         ]  # fmt: skip
 
+    @pytest.mark.parametrize("backend", ["postgres"])  # SQLite: one writer, nobody else can
+    async def test_a_ticket_closed_meanwhile_is_seen_closed(
+        self, db: Database, company: Company
+    ) -> None:
+        """The ticket read earlier in the transaction is read again under its lock, so a
+        close committed in between refuses the reply."""
+        ticket = await new_ticket(db, company)
+        customer = await self.contact(db, company.customer)
+        message = service.ChannelMessage(channel="email", body="Hello")
+        with pytest.raises(InvalidInput):
+            async with db.unit_of_work() as s:
+                loaded = await s.get(Ticket, ticket.id)
+                assert loaded is not None and loaded.status == "new"
+                await update(db, company.l1_agent, ticket.id, status="closed")
+                await service.add_channel_messages(
+                    s, [service.ChannelReply(customer, ticket.id, message)]
+                )
+        assert [m.body_text for m in await messages_of(db, ticket.id)] == [
+            "The app says my password is wrong."
+        ]
+
     @pytest.mark.parametrize("case", ["someone_else", "closed", "merged", "twice"])
     async def test_what_must_go_one_at_a_time_is_refused_and_nothing_is_written(
         self, db: Database, company: Company, case: str

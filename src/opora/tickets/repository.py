@@ -61,8 +61,8 @@ async def get_readable_ticket(
     session: AsyncSession, actor: Actor, ticket_id: int, *, for_update: bool = False
 ) -> Ticket | None:
     stmt = tickets_readable_by(actor).where(Ticket.id == ticket_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update and session.get_bind().dialect.name == "postgresql":  # locked, read afresh
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

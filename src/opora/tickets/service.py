@@ -1239,8 +1239,8 @@ async def add_channel_messages(
         return []
     ids = [r.ticket_id for r in replies]
     stmt = select(Ticket).where(Ticket.id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if session.get_bind().dialect.name == "postgresql":  # locked, and read afresh
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     found = {t.id: t for t in (await session.execute(stmt)).scalars()}
     if len(set(ids)) != len(ids):
         raise InvalidInput("one reply per ticket at once", field="ticket_id")
