@@ -33,6 +33,7 @@ class TestCustomerView:
         await expect(
             page.locator('#timeline li[data-visibility="internal"]', has_text="pelican-umbrella")
         ).to_be_visible()
+        await expect(page.locator("#composer-body")).to_have_value("")  # the page after the send
         await page.check("#visibility-public")
         await page.fill("#composer-body", REPLY)
         await page.set_input_files(

@@ -151,7 +151,11 @@ class TestKnowledgeBaseEditor:
         )
         await expect(page.locator("#composer-body")).to_have_value(link)
         await expect(page.locator("#visibility-public")).to_be_checked()
-        await page.click("#send-message")
+        # the form posts and the page comes back (the old page may show the reply first,
+        # by its live updates: wait for the new page, whose composer is empty)
+        async with page.expect_navigation():
+            await page.click("#send-message")
+        await expect(page.locator("#composer-body")).to_have_value("")
         reply = page.locator('#timeline li[data-visibility="public"]', has_text="should help")
         await expect(reply).to_contain_text(f"/help/articles/{public_id}-")
 
