@@ -106,6 +106,18 @@ async def create_contact(session: AsyncSession, *, actor: Actor, data: ContactCr
     return contact
 
 
+def _new_contact(
+    kind: str, value: str, name: str, language: str | None, org: Organization | None
+) -> Contact:
+    """A contact met through an identity: its name, else an address's local part."""
+    return Contact(
+        name=name or (value.partition("@")[0] if kind == IdentityKind.EMAIL else ""),
+        organization_id=org.id if org else None,
+        language=language or "en",
+        custom_fields={},
+    )
+
+
 async def find_or_create_by_identity(
     session: AsyncSession,
     *,
@@ -121,16 +133,10 @@ async def find_or_create_by_identity(
         if name and not contact.name:
             contact.name = name
         return contact, False
-    organization_id = None
+    org = None
     if kind == IdentityKind.EMAIL:
         org = await repository.organization_by_domain(session, value.rpartition("@")[2])
-        organization_id = org.id if org else None
-    contact = Contact(
-        name=name or (value.partition("@")[0] if kind == IdentityKind.EMAIL else ""),
-        organization_id=organization_id,
-        language=language or "en",
-        custom_fields={},
-    )
+    contact = _new_contact(kind, value, name, language, org)
     session.add(contact)
     await session.flush()
     try:
@@ -174,12 +180,7 @@ async def find_or_create_by_emails(
         contact = found.get(value) or created.get(value)
         if contact is None:
             org = organizations.get(value.rpartition("@")[2])
-            contact = Contact(
-                name=name or value.partition("@")[0],
-                organization_id=org.id if org else None,
-                language=language or "en",
-                custom_fields={},
-            )
+            contact = _new_contact(IdentityKind.EMAIL, value, name, language, org)
             created[value] = contact
         elif name and not contact.name:
             contact.name = name

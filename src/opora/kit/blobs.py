@@ -21,12 +21,12 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         """Store bytes once; the same content is stored once however often it is sent."""
         digest = hashlib.sha256(data).hexdigest()
-        written = self._write(digest, data)
+        written = self.write_unsynced(digest, data)
         if written is not None:
             _durable(*written)
         return digest
 
-    def _write(self, digest: str, data: bytes) -> tuple[int, str, Path] | None:
+    def write_unsynced(self, digest: str, data: bytes) -> tuple[int, str, Path] | None:
         """Write ``data`` to a temporary file next to its place: (open descriptor, temporary
         path, final path) for ``_durable`` to finish; None when it is there already."""
         target = self.path_for(digest)
@@ -80,7 +80,7 @@ class BlobBatch:
         digest = hashlib.sha256(data).hexdigest()
         if digest in self._flushing:
             return digest
-        written = self.store._write(digest, data)
+        written = self.store.write_unsynced(digest, data)
         if written is not None:
             loop = asyncio.get_running_loop()
             self._flushing[digest] = loop.run_in_executor(None, _durable, *written)

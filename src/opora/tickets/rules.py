@@ -35,6 +35,14 @@ def can_transition(old: str, new: str) -> bool:
     return TicketStatus(new) in _ALLOWED[TicketStatus(old)]
 
 
+def plain_reply(
+    *, status: str, merged_into_id: int | None, requester_id: int, contact_id: int | None
+) -> bool:
+    """Whether a customer's reply simply lands on this ticket: it is the requester's, and
+    the ticket is neither closed nor merged (those open a follow-up or move the reply)."""
+    return contact_id == requester_id and merged_into_id is None and not is_final(status)
+
+
 def status_after_customer_message(status: str) -> str:
     """A customer's message reopens solved and pending tickets; on-hold stays on hold."""
     if status in (TicketStatus.SOLVED, TicketStatus.PENDING):

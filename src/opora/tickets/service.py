@@ -1247,12 +1247,10 @@ async def add_channel_messages(
     batch = []
     for reply in replies:
         ticket = found.get(reply.ticket_id)
-        if (
-            ticket is None
-            or ticket.requester_id != reply.contact.id
-            or ticket.merged_into_id is not None
-            or rules.is_final(ticket.status)
-        ):
+        if ticket is None or not rules.plain_reply(
+            status=ticket.status, merged_into_id=ticket.merged_into_id,
+            requester_id=ticket.requester_id, contact_id=reply.contact.id,
+        ):  # fmt: skip
             raise InvalidInput(
                 f"ticket {reply.ticket_id} takes this reply only on its own",
                 field="ticket_id",

@@ -449,9 +449,12 @@ async def _plan_batch(
             and ticket is not None
             and touched.get(ticket.id) == 1
             and ticket.number not in numbers
-            and ticket.merged_into_id is None
-            and not ticket_rules.is_final(ticket.status)
-            and owners.get(sender or "") == ticket.requester_id
+            and ticket_rules.plain_reply(
+                status=ticket.status,
+                merged_into_id=ticket.merged_into_id,
+                requester_id=ticket.requester_id,
+                contact_id=owners.get(sender or ""),
+            )
             and sender not in agents
         )
         if (new or reply) and parsed.sender is not None:  # under the rate limit
